@@ -1,0 +1,46 @@
+# The course's commands. Each one sets up .venv first when it is missing or out of date.
+#   make lab        JupyterLab on lessons/ (LAB_ARGS="--no-browser --port 8890" to pass options)
+#   make test       ruff, the unit tests, every lesson under nbval, the lesson pairs in sync
+#   make notebooks  re-execute the lessons (LESSONS=lessons/01_cosine_similarity.md for one)
+#   make bench      the benchmarks in bench/, CPU and (when present) GPU
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.ready
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.d
+LESSONS ?= $(wildcard lessons/[0-9]*.md)
+BENCHES := $(wildcard bench/*.py)
+
+.PHONY: lab test notebooks bench venv clean
+
+venv: $(READY)
+
+$(READY): pyproject.toml binder/jupyterlab-settings.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	mkdir -p $(LAB_SETTINGS)
+	cp binder/jupyterlab-settings.json $(LAB_SETTINGS)/course.json
+	touch $@
+
+lab: $(READY)
+	$(BIN)/jupyter-lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/lessons $(LAB_ARGS)
+
+test: $(READY)
+	$(BIN)/ruff check .
+	$(BIN)/pytest tests lessons --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg
+
+# The .md is the source: write its .ipynb twin, then execute it in place (without per-cell
+# timestamps, so a re-run changes only what the lesson shows).
+notebooks: $(READY)
+	$(BIN)/jupytext --to ipynb $(LESSONS)
+	$(BIN)/jupyter-nbconvert --to notebook --execute --inplace \
+		--NotebookClient.record_timing=False \
+		$(LESSONS:.md=.ipynb)
+
+bench: $(READY)
+	@for b in $(BENCHES); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,39 @@
+"""Input checks done once at the public boundary, with messages that name the argument."""
+
+import numpy as np
+
+from .backend import get_array_module
+
+
+def check_array(x, name, *, ndim=(1, 2), xp=None):
+    """x as a finite, non-empty float array of an allowed rank, on module xp.
+
+    Floats keep their precision (float16 becomes float32); integers and booleans become
+    float64. Complex, text and object data raise TypeError; the wrong rank, an empty array
+    or NaN/inf raise ValueError.
+    """
+    xp = xp or get_array_module(x)
+    try:
+        arr = xp.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}: {err}") from None
+    kind = arr.dtype.kind
+    if kind == "f":
+        if arr.dtype.itemsize < 4:
+            arr = arr.astype(xp.float32)
+    elif kind in "iub":
+        arr = arr.astype(xp.float64)
+    elif kind == "c":
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    else:
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype} ({type(x).__name__})")
+    if arr.ndim not in ndim:
+        ranks = " or ".join(f"{n}-D" for n in ndim)
+        raise ValueError(f"{name} must be {ranks}, got a {arr.ndim}-D array of shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    with np.errstate(all="ignore"):  # a finite sum proves every entry finite; else look closer
+        finite = bool(xp.isfinite(arr.sum())) or bool(xp.isfinite(arr).all())
+    if not finite:
+        raise ValueError(f"{name} contains NaN or infinity")
+    return arr

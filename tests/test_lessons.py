@@ -1,0 +1,60 @@
+"""Every lesson is a .md/.ipynb pair in sync, executed, and built on the arc of DESIGN.md.
+
+nbval (make test) executes the notebooks and compares their outputs; this file checks the rest.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import jupytext
+import pytest
+
+LESSONS = sorted((Path(__file__).resolve().parent.parent / "lessons").glob("[0-9][0-9]_*.md"))
+ARC = ["Why", "The maths", "By hand", "Vectorized", "Check", "CPU and GPU", "Explore",
+       "Exercises", "Summary"]
+
+
+def cells(path):
+    return [(c.cell_type, c.source.strip()) for c in jupytext.read(path).cells]
+
+
+def test_there_are_lessons():
+    assert LESSONS, "no lessons/NN_topic.md found"
+
+
+@pytest.mark.parametrize("md", LESSONS, ids=lambda p: p.stem)
+def test_pair_in_sync_and_executed(md):
+    ipynb = md.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} is missing: run make notebooks"
+    assert cells(md) == cells(ipynb), f"{md.name} and {ipynb.name} differ: run make notebooks"
+    notebook = json.loads(ipynb.read_text())
+    unrun = [i for i, c in enumerate(notebook["cells"])
+             if c["cell_type"] == "code" and c.get("execution_count") is None]
+    assert not unrun, f"{ipynb.name}: code cells {unrun} not executed: run make notebooks"
+    errors = [o.get("ename") for c in notebook["cells"] for o in c.get("outputs", [])
+              if o["output_type"] == "error"]
+    assert not errors, f"{ipynb.name} was stored with errors {errors}"
+
+
+@pytest.mark.parametrize("md", LESSONS, ids=lambda p: p.stem)
+def test_follows_the_arc(md):
+    notebook = jupytext.read(md)
+    headings = [line[3:] for c in notebook.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    titles = [re.sub(r"^\d+\.\s*", "", h) for h in headings]
+    found = [next((i for i, t in enumerate(titles) if t.startswith(step)), None) for step in ARC]
+    missing = [step for step, i in zip(ARC, found, strict=True) if i is None]
+    assert not missing, f"{md.name} lacks the sections {missing} (## headings: {headings})"
+    assert found == sorted(found), f"{md.name}: sections out of the order {ARC}"
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "course_utils" in code, f"{md.name} does not use course_utils"
+
+
+@pytest.mark.parametrize("md", LESSONS, ids=lambda p: p.stem)
+def test_exercises_have_hidden_solutions(md):
+    notebook = jupytext.read(md)
+    hidden = [c for c in notebook.cells if c.cell_type == "code"
+              and c.metadata.get("jupyter", {}).get("source_hidden")]
+    details = [c for c in notebook.cells if c.cell_type == "markdown" and "<details>" in c.source]
+    assert len(hidden) + len(details) >= 3, f"{md.name}: fewer than 3 hidden solutions"

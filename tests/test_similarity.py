@@ -1,0 +1,183 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.spatial.distance import cosine as scipy_cosine_distance
+from sklearn.metrics.pairwise import cosine_distances as sk_cosine_distances
+from sklearn.metrics.pairwise import cosine_similarity as sk_cosine_similarity
+
+from course_utils import backend
+from course_utils.similarity import (
+    cosine_distance,
+    cosine_similarity,
+    most_similar,
+    normalize_rows,
+)
+
+
+# Integer-valued entries: exact zero rows are common, and non-zero norms stay far from the
+# range where scikit-learn treats a tiny row as zero (norm below 10 * eps).
+def integer_matrix(n, d):
+    return arrays(np.float64, (n, d), elements=st.integers(-50, 50).map(float))
+
+
+def test_the_lesson_example():
+    assert math.isclose(cosine_similarity([1, 2, 3], [1, 1, 4]), 15 / math.sqrt(14 * 18),
+                        rel_tol=1e-15)
+
+
+def test_the_lesson_pairwise_example():
+    got = cosine_similarity([[1, 2, 3], [4, 5, 6]], [[9, 8, 7], [6, 5, 4]])
+    np.testing.assert_allclose(got, [[0.8827, 0.8528], [0.9655, 0.9481]], atol=5e-5)
+
+
+@pytest.mark.parametrize("b, expected", [([2, 4], 1.0), ([-2, 1], 0.0), ([-1, -2], -1.0),
+                                         ([-1, 3], 1 / math.sqrt(2))])
+def test_sanity_angles(b, expected):
+    # [1, 2] against: the same direction, 90, 180 and 45 degrees ([-1, 3] is [1, 2] turned 45).
+    assert cosine_similarity([1, 2], b) == pytest.approx(expected, abs=1e-15)
+
+
+@given(st.integers(1, 6).flatmap(lambda d: st.tuples(integer_matrix(4, d), integer_matrix(3, d))))
+def test_pairwise_matches_scikit_learn(pair):
+    a, b = pair
+    np.testing.assert_allclose(cosine_similarity(a, b), sk_cosine_similarity(a, b), atol=1e-12)
+    np.testing.assert_allclose(cosine_similarity(a), sk_cosine_similarity(a), atol=1e-12)
+    np.testing.assert_allclose(cosine_distance(a, b), sk_cosine_distances(a, b), atol=1e-12)
+    np.testing.assert_allclose(cosine_distance(a), sk_cosine_distances(a), atol=1e-12)
+
+
+@given(arrays(np.float64, 5, elements=st.floats(-1e3, 1e3)),
+       arrays(np.float64, 5, elements=st.floats(-1e3, 1e3)))
+def test_one_pair_matches_scipy(a, b):
+    if not a.any() or not b.any():
+        assert cosine_similarity(a, b) == 0  # a zero vector: 0, as in scikit-learn
+    else:  # SciPy squares the entries: give it vectors scaled to largest entry 1
+        expected = 1 - scipy_cosine_distance(a / np.abs(a).max(), b / np.abs(b).max())
+        assert cosine_similarity(a, b) == pytest.approx(expected, abs=1e-12)
+
+
+def test_shapes_of_vector_against_rows():
+    rows = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    assert cosine_similarity([1, 0], rows).shape == (3,)
+    assert cosine_similarity(rows, [1, 0]).shape == (3,)
+    np.testing.assert_allclose(cosine_similarity([1, 0], rows), [1, 0, 1 / math.sqrt(2)])
+    assert np.ndim(cosine_similarity([1, 0], [0, 1])) == 0
+
+
+def test_float32_stays_float32_and_ints_become_float64():
+    a = np.ones((2, 3), np.float32)
+    assert cosine_similarity(a).dtype == np.float32
+    assert cosine_similarity(a[0], a[1]).dtype == np.float32
+    assert normalize_rows(a).dtype == np.float32
+    assert cosine_similarity(np.ones((2, 3), int)).dtype == np.float64
+    assert cosine_similarity(a, np.ones((2, 3))).dtype == np.float64
+
+
+def test_zero_vectors_as_scikit_learn():
+    x = np.array([[0.0, 0.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(cosine_similarity(x), sk_cosine_similarity(x))
+    assert cosine_similarity([0, 0], [0, 0]) == 0
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e-160, 1e150, 1e200, 1e300])
+def test_scale_does_not_change_the_cosine(scale):
+    # Naively |a|^2 underflows to 0 or overflows to inf at these scales.
+    a, b = np.array([3.0, 4.0, 0.0]), np.array([1.0, 2.0, 2.0])
+    assert cosine_similarity(a * scale, b) == pytest.approx(11 / 15, rel=1e-14)
+    assert cosine_similarity(a * scale, b * scale) == pytest.approx(11 / 15, rel=1e-14)
+
+
+def test_float32_tiny_vectors():
+    a = np.array([1e-30, 0], np.float32)
+    assert cosine_similarity(a, np.float32([1, 1])) == pytest.approx(1 / math.sqrt(2), rel=1e-6)
+
+
+def test_distance_diagonal_is_exactly_zero():
+    x = np.random.default_rng(0).normal(size=(50, 7))
+    assert np.all(np.diag(cosine_distance(x)) == 0)
+    assert cosine_distance(x).min() >= 0 and cosine_distance(x).max() <= 2
+
+
+@pytest.mark.parametrize("a, b, error, message", [
+    ([1, 2], [1, 2, 3], ValueError, r"a and b must have the same number of .*\(2,\).*\(3,\)"),
+    ([[1, 2]], [[1, 2, 3]], ValueError, "same number of features"),
+    ([1, np.nan], [1, 2], ValueError, "a contains NaN or infinity"),
+    ([1, 2], [np.inf, 2], ValueError, "b contains NaN or infinity"),
+    (5.0, [1, 2], ValueError, "a must be 1-D or 2-D, got a 0-D array"),
+    ([[[1.0]]], [[1.0]], ValueError, "a must be 1-D or 2-D, got a 3-D array of shape"),
+    (["x", "y"], [1, 2], TypeError, "a must be numeric, got dtype <U1"),
+    ([1, 2], [1j, 2], TypeError, "b must be real"),
+    ([[1, 2], [3]], [1, 2], TypeError, "a must be a numeric array"),
+    ([1, 2], [object(), 1], TypeError, "b must be numeric"),
+    ([], [1], ValueError, "a is empty"),
+])
+def test_bad_input_names_the_argument(a, b, error, message):
+    with pytest.raises(error, match=message):
+        cosine_similarity(a, b)
+
+
+def test_one_vector_needs_b():
+    with pytest.raises(ValueError, match="b is required"):
+        cosine_similarity([1, 2, 3])
+
+
+def test_huge_finite_values_are_not_mistaken_for_infinity():
+    big = np.full((2, 3), 1e308)  # their sum overflows, yet every entry is finite
+    np.testing.assert_allclose(cosine_similarity(big), np.ones((2, 2)))
+
+
+def test_most_similar_matches_brute_force():
+    rng = np.random.default_rng(1)
+    items, queries = rng.normal(size=(40, 6)), rng.normal(size=(5, 6))
+    idx, sim = most_similar(queries, items, k=4)
+    full = sk_cosine_similarity(queries, items)
+    np.testing.assert_array_equal(idx, np.argsort(-full, axis=1)[:, :4])
+    np.testing.assert_allclose(sim, np.sort(full, axis=1)[:, ::-1][:, :4], atol=1e-12)
+    one_idx, one_sim = most_similar(queries[0], items, k=4)
+    np.testing.assert_array_equal(one_idx, idx[0])
+    assert one_sim.shape == (4,)
+
+
+def test_most_similar_breaks_ties_by_index():
+    items = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [0.0, 3.0], [5.0, 0.0]])
+    idx, sim = most_similar([1, 0], items, k=3)
+    assert idx.tolist() == [1, 2, 4] and sim.tolist() == [1.0, 1.0, 1.0]
+    assert most_similar([1, 0], items, k=5)[0].tolist() == [1, 2, 4, 0, 3]
+
+
+@pytest.mark.parametrize("k, error, message", [(0, ValueError, "k must be between 1 and"),
+                                               (4, ValueError, r"number of items \(3\)"),
+                                               (2.0, TypeError, "k must be an int"),
+                                               (True, TypeError, "k must be an int")])
+def test_most_similar_validates(k, error, message):
+    with pytest.raises(error, match=message):
+        most_similar([1, 0], np.eye(3, 2), k=k)
+    with pytest.raises(ValueError, match="items must be 2-D"):
+        most_similar([1, 0], [1, 0])
+    with pytest.raises(ValueError, match="queries and items must have the same number"):
+        most_similar([1, 0, 0], np.eye(3, 2))
+
+
+@pytest.mark.gpu
+def test_gpu_matches_cpu():
+    import cupy
+
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(300, 17)), rng.normal(size=(200, 17))
+    a[3] = 0
+    for dtype in (np.float64, np.float32):
+        ga, gb = cupy.asarray(a, dtype), cupy.asarray(b, dtype)
+        got = cosine_similarity(ga, gb)
+        assert isinstance(got, cupy.ndarray) and got.dtype == dtype
+        tol = 1e-12 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(backend.to_numpy(got), cosine_similarity(a, b), atol=tol)
+    np.testing.assert_allclose(backend.to_numpy(cosine_distance(cupy.asarray(a))),
+                               cosine_distance(a), atol=1e-12)
+    idx, _ = most_similar(cupy.asarray(b), cupy.asarray(a), k=5)
+    np.testing.assert_array_equal(backend.to_numpy(idx), most_similar(b, a, k=5)[0])
+    with pytest.raises(ValueError, match="a contains NaN"):
+        cosine_similarity(cupy.asarray([np.nan, 1.0]), cupy.asarray([1.0, 1.0]))
