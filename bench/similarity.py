@@ -41,6 +41,25 @@ def report(title, medians, reference):
         print(f"    {name:34} {seconds * 1e3:9.2f} ms   {ratio:5.2f}x {reference}")
 
 
+def compare(x, y, label, rounds, gpu):
+    """Time the contenders on x and y (NumPy arrays), on the CPU and, with gpu, on the GPU."""
+    cpu = interleaved({"course_utils (NumPy)": lambda: cosine_similarity(x, y),
+                       "scikit-learn": lambda: sklearn_cosine_similarity(x, y),
+                       "bare X @ Y.T (NumPy)": lambda: x @ y.T}, rounds)
+    report(f"CPU, {label}", cpu, "scikit-learn")
+    print(f"    course_utils / bare product: "
+          f"{cpu['course_utils (NumPy)'] / cpu['bare X @ Y.T (NumPy)']:.2f}x")
+    if gpu:
+        import cupy
+
+        xg, yg = cupy.asarray(x), cupy.asarray(y)
+        on_gpu = interleaved({"course_utils (CuPy)": lambda: cosine_similarity(xg, yg),
+                              "bare X @ Y.T (CuPy)": lambda: xg @ yg.T}, rounds)
+        report(f"GPU, {label}", on_gpu, "bare X @ Y.T (CuPy)")
+        print(f"    GPU speed-up of course_utils over its CPU run: "
+              f"{cpu['course_utils (NumPy)'] / on_gpu['course_utils (CuPy)']:.1f}x")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the 4000x256 size")
@@ -54,22 +73,8 @@ def main():
         for dtype in (np.float64, np.float32):
             x = rng.standard_normal((n, d)).astype(dtype)
             y = rng.standard_normal((n, d)).astype(dtype)
-            label = f"{n}x{d} against {n}x{d}, {np.dtype(dtype).name}"
-            cpu = interleaved({"course_utils (NumPy)": lambda: cosine_similarity(x, y),
-                               "scikit-learn": lambda: sklearn_cosine_similarity(x, y),
-                               "bare X @ Y.T (NumPy)": lambda: x @ y.T}, args.rounds)
-            report(f"CPU, {label}", cpu, "scikit-learn")
-            print(f"    course_utils / bare product: "
-                  f"{cpu['course_utils (NumPy)'] / cpu['bare X @ Y.T (NumPy)']:.2f}x")
-            if status:
-                import cupy
-
-                xg, yg = cupy.asarray(x), cupy.asarray(y)
-                gpu = interleaved({"course_utils (CuPy)": lambda: cosine_similarity(xg, yg),
-                                   "bare X @ Y.T (CuPy)": lambda: xg @ yg.T}, args.rounds)
-                report(f"GPU, {label}", gpu, "bare X @ Y.T (CuPy)")
-                print(f"    GPU speed-up of course_utils over its CPU run: "
-                      f"{cpu['course_utils (NumPy)'] / gpu['course_utils (CuPy)']:.1f}x")
+            compare(x, y, f"{n}x{d} against {n}x{d}, {np.dtype(dtype).name}", args.rounds,
+                    bool(status))
 
 
 if __name__ == "__main__":
