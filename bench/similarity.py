@@ -8,37 +8,11 @@ slow spell of the machine hits every contender alike, and printed as a ratio of 
     python bench/similarity.py --quick    # 4000x256 only
 """
 
-import argparse
-import statistics
-import time
-
 import numpy as np
 from sklearn.metrics.pairwise import cosine_similarity as sklearn_cosine_similarity
+from timing import interleaved, report, start
 
-from course_utils import backend
 from course_utils.similarity import cosine_similarity
-
-
-def interleaved(contenders, rounds):
-    """Median seconds of each contender, timing them in turn each round (GPU synchronised)."""
-    times = {name: [] for name in contenders}
-    for fn in contenders.values():  # warm-up: caches, thread pools, CUDA kernels
-        fn()
-    backend.synchronize()
-    for _ in range(rounds):
-        for name, fn in contenders.items():
-            start = time.perf_counter()
-            fn()
-            backend.synchronize()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def report(title, medians, reference):
-    print(f"  {title}")
-    for name, seconds in medians.items():
-        ratio = seconds / medians[reference]
-        print(f"    {name:34} {seconds * 1e3:9.2f} ms   {ratio:5.2f}x {reference}")
 
 
 def compare(x, y, label, rounds, gpu):
@@ -61,13 +35,8 @@ def compare(x, y, label, rounds, gpu):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="only the 4000x256 size")
-    parser.add_argument("--rounds", type=int, default=15)
-    args = parser.parse_args()
+    args, status = start(__doc__, "only the 4000x256 size", rounds=15)
     sizes = [(4000, 256)] if args.quick else [(4000, 256), (8000, 512)]
-    status = backend.gpu_available()
-    print(f"GPU: {status.reason}" if status else f"No GPU ({status.reason}): CPU only")
     rng = np.random.default_rng(0)
     for n, d in sizes:
         for dtype in (np.float64, np.float32):

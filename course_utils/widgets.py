@@ -6,6 +6,12 @@ from IPython.display import display
 
 _LAYOUT = {"width": "420px"}
 _STYLE = {"description_width": "110px"}
+_panels = []  # (update, controls) of every live_figure made in this kernel
+
+
+def panels():
+    """(update, controls) of every live_figure made so far in this kernel, oldest first."""
+    return list(_panels)
 
 
 def slider(description, min, max, step, value, *, continuous_update=True):
@@ -36,4 +42,5 @@ def live_figure(fig, update, **controls):
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
+    _panels.append((update, controls))
     return widgets.VBox([*controls.values(), out])

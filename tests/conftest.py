@@ -29,8 +29,8 @@ def fresh_backend(monkeypatch):
     backend.gpu_available.cache_clear()
 
 
-def fake_cupy(device_count=1, error=None):
-    """A stand-in cupy module: a working one-device GPU backed by NumPy, or one that fails."""
+def make_fake_cupy(device_count=1, error=None):
+    """A stand-in cupy module: a working GPU backed by NumPy, or one whose calls fail."""
     cupy = types.ModuleType("cupy")
     calls = {"synchronize": 0}
 
@@ -53,10 +53,18 @@ def fake_cupy(device_count=1, error=None):
 
 
 @pytest.fixture
-def install_cupy(monkeypatch):
-    """Put a fake cupy (see fake_cupy) in sys.modules; None makes `import cupy` fail."""
-    def install(module):
+def fake_cupy(monkeypatch):
+    """Install a fake cupy (see make_fake_cupy) as `import cupy`; call it with its options."""
+    def install(**options):
+        module = make_fake_cupy(**options)
         monkeypatch.setitem(sys.modules, "cupy", module)
         backend.gpu_available.cache_clear()
         return module
     return install
+
+
+@pytest.fixture
+def no_cupy(monkeypatch):
+    """Make `import cupy` fail, as on a machine without CuPy."""
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    backend.gpu_available.cache_clear()

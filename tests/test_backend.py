@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from conftest import fake_cupy
 
 from course_utils import backend, show_source
 from course_utils.similarity import cosine_similarity
@@ -17,8 +16,7 @@ def test_course_device_sets_the_default(monkeypatch, value):
     assert backend.device() == "cpu"
 
 
-def test_course_device_gpu_without_gpu_raises_with_reason(monkeypatch, install_cupy):
-    install_cupy(None)
+def test_course_device_gpu_without_gpu_raises_with_reason(monkeypatch, no_cupy):
     monkeypatch.setenv("COURSE_DEVICE", "gpu")
     with pytest.raises(backend.GPUUnavailableError, match="CuPy is not installed"):
         backend.device()
@@ -36,43 +34,40 @@ def test_use_rejects_unknown_devices(bad):
         backend.use(bad)
 
 
-def test_gpu_available_without_cupy(install_cupy):
-    install_cupy(None)
+def test_gpu_available_without_cupy(no_cupy):
     status = backend.gpu_available()
     assert not status and "CuPy is not installed" in status.reason
 
 
-def test_gpu_available_with_no_device(install_cupy):
-    install_cupy(fake_cupy(device_count=0))
+def test_gpu_available_with_no_device(fake_cupy):
+    fake_cupy(device_count=0)
     status = backend.gpu_available()
     assert not status and "no CUDA device" in status.reason
 
 
-def test_gpu_available_reports_driver_errors(install_cupy):
-    # What cupy-cuda12x does on a machine without a driver (see shared/notes/gpu.md).
-    install_cupy(fake_cupy(error=RuntimeError("cudaErrorInsufficientDriver: CUDA driver "
-                                              "version is insufficient")))
+def test_gpu_available_reports_driver_errors(fake_cupy):
+    # What cupy-cuda12x raises on a machine without a CUDA driver.
+    fake_cupy(error=RuntimeError("cudaErrorInsufficientDriver: CUDA driver version is "
+                                 "insufficient for CUDA runtime version"))
     status = backend.gpu_available()
     assert not status and "cudaErrorInsufficientDriver" in status.reason
 
 
-def test_use_gpu_without_gpu_says_why(install_cupy):
-    install_cupy(None)
+def test_use_gpu_without_gpu_says_why(no_cupy):
     with pytest.raises(backend.GPUUnavailableError, match="asked for a GPU, but CuPy"):
         backend.use("gpu")
     assert backend.device() == "cpu"
 
 
-def test_auto_falls_back_to_cpu_with_one_line(install_cupy, capsys):
-    install_cupy(None)
+def test_auto_falls_back_to_cpu_with_one_line(no_cupy, capsys):
     assert backend.use("auto") == "cpu"
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and out.startswith("No GPU (CuPy is not installed")
     assert backend.xp() is np
 
 
-def test_use_gpu_and_auto_pick_a_working_gpu(install_cupy, capsys):
-    cupy = install_cupy(fake_cupy())
+def test_use_gpu_and_auto_pick_a_working_gpu(fake_cupy, capsys):
+    cupy = fake_cupy()
     status = backend.gpu_available()
     assert status and status.reason == "Fake GPU (1 device)"
     assert backend.use("auto") == "gpu" and capsys.readouterr().out == ""
@@ -106,8 +101,8 @@ def test_timeit_chooses_number_to_fill_min_time():
     assert timing.number > 1
 
 
-def test_timeit_synchronises_the_gpu(install_cupy):
-    cupy = install_cupy(fake_cupy())
+def test_timeit_synchronises_the_gpu(fake_cupy):
+    cupy = fake_cupy()
     backend.timeit(lambda: None, repeat=4, number=2)
     assert cupy.calls["synchronize"] == 1 + 4  # after the warm-up and after each run
 
@@ -121,8 +116,7 @@ def test_timeit_validates(kwargs, error):
         backend.timeit(42)
 
 
-def test_device_toggle_reverts_without_gpu_and_says_why(install_cupy):
-    install_cupy(None)
+def test_device_toggle_reverts_without_gpu_and_says_why(no_cupy):
     box = backend.device_toggle()
     toggle, label = box.children
     assert toggle.value == "cpu" and "No GPU" in label.value
@@ -131,8 +125,8 @@ def test_device_toggle_reverts_without_gpu_and_says_why(install_cupy):
     assert "CuPy is not installed" in label.value
 
 
-def test_device_toggle_switches_device(install_cupy):
-    install_cupy(fake_cupy())
+def test_device_toggle_switches_device(fake_cupy):
+    fake_cupy()
     toggle, label = backend.device_toggle().children
     toggle.value = "gpu"
     assert backend.device() == "gpu" and "Fake GPU" in label.value

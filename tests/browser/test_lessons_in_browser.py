@@ -1,0 +1,54 @@
+"""Every lesson as a learner uses it: opened in JupyterLab, run, its sliders moved.
+
+Screenshots go to bench/results/screenshots/, slider latencies to bench/results/ and to the
+end of the pytest report (target: median under 300 ms per widget on a 2-core machine).
+"""
+
+import pytest
+from learner import (
+    LATENCIES,
+    NOTEBOOK,
+    RESULTS,
+    ROOT,
+    dismiss_toasts,
+    move_slider,
+    open_notebook,
+    run_all,
+    shown_errors,
+)
+
+pytestmark = pytest.mark.browser
+LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
+PRESSES = 5  # key presses per slider; the median of their latencies is reported
+
+
+@pytest.mark.parametrize("ipynb", LESSONS, ids=lambda p: p.stem)
+def test_lesson_runs_and_its_sliders_redraw(page, lab, ipynb):
+    open_notebook(page, lab, f"lessons/{ipynb.name}")
+    run_all(page)
+    assert not shown_errors(page), f"{ipynb.name} shows errors: {shown_errors(page)}"
+    assert not page.console_errors, f"browser console errors: {page.console_errors}"
+
+    notebook = page.locator(NOTEBOOK)
+    handles = notebook.locator(".jp-OutputArea .widget-slider .noUi-handle")
+    labels = notebook.locator(".jp-OutputArea .widget-slider .widget-label").all_inner_texts()
+    uses_sliders = "slider(" in ipynb.with_suffix(".md").read_text()
+    assert (handles.count() > 0) == uses_sliders, "sliders in the source but none on the page"
+    for i in range(handles.count()):
+        times = [move_slider(page, handles.nth(i)) for _ in range(PRESSES)]
+        LATENCIES.append((ipynb.stem, labels[i] if i < len(labels) else f"slider {i}", times))
+    assert not shown_errors(page), f"moving the sliders showed errors: {shown_errors(page)}"
+
+    dismiss_toasts(page)
+    (RESULTS / "screenshots").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=RESULTS / "screenshots" / f"{ipynb.stem}.png")
+    lab.shut_down_kernels()
+
+
+def test_markdown_lesson_opens_as_a_notebook_through_jupytext(page, lab):
+    md = next(iter(sorted((ROOT / "lessons").glob("[0-9][0-9]_*.md"))))
+    open_notebook(page, lab, f"lessons/{md.name}")  # waits for a kernel: a notebook, not text
+    assert page.locator(f"{NOTEBOOK} .jp-CodeCell").count() > 0
+    run_all(page)
+    assert not shown_errors(page), f"{md.name} shows errors: {shown_errors(page)}"
+    lab.shut_down_kernels()

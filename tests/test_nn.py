@@ -1,0 +1,232 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.special
+from sklearn.datasets import load_digits
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
+
+from course_utils import backend, nn
+from course_utils.optim import SGD
+
+LAYERS = {
+    "dense": lambda: nn.Dense(4, 3, rng=1),
+    "dense_he": lambda: nn.Dense(4, 3, init="he", rng=2),
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.1),
+    "mlp": lambda: nn.mlp([4, 6, 5, 3], "tanh", seed=3),
+    "mlp_relu": lambda: nn.mlp([4, 6, 3], "leaky_relu", seed=4),
+}
+
+
+@pytest.mark.parametrize("make", LAYERS.values(), ids=LAYERS.keys())
+def test_gradient_check_every_layer(make):
+    X = np.random.default_rng(0).standard_normal((7, 4))
+    errors = nn.gradient_check(make(), X)
+    assert errors and max(errors.values()) < 1e-7, errors
+
+
+def loss_cases():
+    rng = np.random.default_rng(1)
+    return {"mse": (nn.MeanSquaredError(), rng.standard_normal((6, 3)),
+                    rng.standard_normal((6, 3))),
+            "mse_1d_target": (nn.MeanSquaredError(), rng.standard_normal((6, 1)),
+                              rng.standard_normal(6)),
+            "sigmoid_ce": (nn.SigmoidCrossEntropy(), 3 * rng.standard_normal((6, 1)),
+                           rng.integers(0, 2, 6).astype(float)),
+            "softmax_ce": (nn.SoftmaxCrossEntropy(), 3 * rng.standard_normal((6, 4)),
+                           rng.integers(0, 4, 6))}
+
+
+@pytest.mark.parametrize("name", loss_cases())
+def test_gradient_check_every_loss(name):
+    loss, z, y = loss_cases()[name]
+    errors = nn.gradient_check(nn.Sequential(), z, loss, y)
+    assert errors["x"] < 1e-7
+    net = nn.mlp([5, 4, z.shape[1]], "sigmoid", seed=0)
+    X = np.random.default_rng(2).standard_normal((6, 5))
+    assert max(nn.gradient_check(net, X, loss, y).values()) < 1e-7
+
+
+def test_losses_match_scikit_learn():
+    rng = np.random.default_rng(3)
+    z, y = 4 * rng.standard_normal((40, 5)), rng.integers(0, 5, 40)
+    assert math.isclose(nn.SoftmaxCrossEntropy()(z, y),
+                        log_loss(y, scipy.special.softmax(z, axis=1), labels=range(5)),
+                        rel_tol=1e-12)
+    y1 = rng.integers(0, 2, 40).astype(float)
+    assert math.isclose(nn.SigmoidCrossEntropy()(z[:, :1], y1),
+                        log_loss(y1, scipy.special.expit(z[:, 0])), rel_tol=1e-12)
+    assert math.isclose(nn.MeanSquaredError()(z, z + 2), 0.5 * 5 * 4, rel_tol=1e-12)
+
+
+def test_losses_are_stable_for_huge_logits():
+    z = np.array([[1000.0, 0.0, -1000.0], [-800.0, 800.0, 0.0]])
+    assert nn.SoftmaxCrossEntropy()(z, np.array([1, 1])) == 500.0
+    grad = nn.SoftmaxCrossEntropy()
+    grad(z, np.array([0, 1]))
+    assert np.all(np.isfinite(grad.backward()))
+    assert nn.SigmoidCrossEntropy()(np.array([[1000.0], [-1000.0]]), np.array([0.0, 1.0])) == 1000
+    with np.errstate(over="raise"):
+        np.testing.assert_array_equal(nn.sigmoid(np.array([-1000.0, 0.0, 1000.0])), [0, 0.5, 1])
+
+
+def test_softmax_gradient_is_p_minus_onehot():
+    z, y = np.array([[1.0, 2.0, 3.0]]), np.array([2])
+    loss = nn.SoftmaxCrossEntropy()
+    loss(z, y)
+    np.testing.assert_allclose(loss.backward(), scipy.special.softmax(z) - [0, 0, 1], rtol=1e-14)
+
+
+def test_activations_match_closed_forms():
+    x = np.linspace(-5, 5, 41)[:, None]
+    np.testing.assert_allclose(nn.Sigmoid()(x), scipy.special.expit(x), rtol=1e-15)
+    np.testing.assert_allclose(nn.Tanh()(x), np.tanh(x))
+    np.testing.assert_array_equal(nn.ReLU()(x), np.maximum(x, 0))
+    np.testing.assert_array_equal(nn.LeakyReLU(0.2)(x), np.where(x > 0, x, 0.2 * x))
+
+
+def test_dense_shapes_and_init_scale():
+    layer = nn.Dense(400, 300, rng=0)
+    assert layer.params["W"].shape == (400, 300) and layer.params["b"].shape == (300,)
+    assert layer.params["W"].std() == pytest.approx(math.sqrt(2 / 700), rel=0.01)
+    assert nn.Dense(400, 3, init="he", rng=0).params["W"].std() == pytest.approx(
+        math.sqrt(2 / 400), rel=0.05)
+    assert nn.Dense(2, 2, init=0.0).params["W"].tolist() == [[0, 0], [0, 0]]
+    assert nn.Dense(3, 2, dtype=np.float32)(np.ones((5, 3), np.float32)).dtype == np.float32
+
+
+def test_mlp_structure_and_parameter_names():
+    net = nn.mlp([2, 4, 1], "relu", seed=0)
+    assert repr(net) == "Sequential(Dense(2, 4), ReLU(), Dense(4, 1))"
+    assert list(net.params) == ["0.W", "0.b", "2.W", "2.b"]
+    net(np.ones((3, 2)))
+    net.backward(np.ones((3, 1)))
+    assert list(net.grads) == list(net.params)
+    assert all(g.shape == p.shape for g, p in zip(net.grads.values(), net.params.values(),
+                                                   strict=True))
+    same = nn.mlp([2, 4, 1], "relu", seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(net.params.values(), same.params.values(),
+                                                     strict=True))
+
+
+def test_fit_equals_explicit_gradient_descent():
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((8, 3)), rng.integers(0, 2, 8)
+    a, b = nn.mlp([3, 4, 2], "tanh", seed=1), nn.mlp([3, 4, 2], "tanh", seed=1)
+    loss = nn.SoftmaxCrossEntropy()
+    history = nn.fit(a, loss, X, y, lr=0.3, epochs=5)
+    for _ in range(5):
+        loss(b(X), y)
+        b.backward(loss.backward())
+        for p, g in zip(b.params.values(), b.grads.values(), strict=True):
+            p -= 0.3 * g
+    for p, q in zip(a.params.values(), b.params.values(), strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-13)
+    assert len(history) == 5 and history[-1] < history[0]
+
+
+def test_minibatch_epoch_loss_is_the_mean_batch_loss():
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((10, 3)), rng.standard_normal(10)
+    net = nn.mlp([3, 1], seed=0)
+    loss = nn.MeanSquaredError()
+    W0 = net.params["0.W"].copy()
+    history = nn.fit(net, loss, X, y, lr=1e-12, epochs=1, batch_size=4)
+    assert history[0] == pytest.approx(loss((X @ W0), y), rel=1e-9)  # a negligible step
+
+
+def test_xor_set_up_of_the_lesson_learns():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    y = np.array([0, 1, 1, 0], float)
+    for seed in range(10):
+        net = nn.mlp([2, 4, 1], "tanh", seed=seed)
+        nn.fit(net, nn.SigmoidCrossEntropy(), X, y, lr=2.0, epochs=500)
+        assert np.array_equal(net(X).ravel() > 0, y == 1), seed
+
+
+def test_digits_reach_95_percent():
+    digits = load_digits()
+    X_tr, X_te, y_tr, y_te = train_test_split(digits.data / 16, digits.target, test_size=0.25,
+                                              random_state=0, stratify=digits.target)
+    net = nn.mlp([64, 64, 10], "tanh", seed=0)
+    nn.fit(net, nn.SoftmaxCrossEntropy(), X_tr, y_tr, lr=0.1, epochs=40, batch_size=32)
+    assert np.mean(net(X_te).argmax(axis=1) == y_te) >= 0.95
+
+
+def test_numerical_gradient_restores_its_input():
+    x = np.array([1.0, 2.0, 3.0])
+    grad = nn.numerical_gradient(lambda: (x**3).sum(), x)
+    np.testing.assert_allclose(grad, 3 * x**2, rtol=1e-8)
+    assert x.tolist() == [1.0, 2.0, 3.0]
+    assert nn.relative_error(np.zeros(3), np.zeros(3)) == 0
+    assert nn.relative_error(np.ones(3), -np.ones(3)) == 1
+
+
+def test_gradient_check_catches_a_wrong_backward():
+    class WrongSigmoid(nn.Sigmoid):
+        def backward(self, dy):
+            return dy * self.y  # forgot the (1 - y)
+
+    errors = nn.gradient_check(WrongSigmoid(), np.random.default_rng(0).standard_normal((4, 3)))
+    assert errors["x"] > 0.1
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: nn.Dense(0, 3), ValueError, "n_in must be a positive int"),
+    (lambda: nn.Dense(3, 2.5), ValueError, "n_out must be a positive int"),
+    (lambda: nn.Dense(3, 2, init="lecun"), ValueError, "init must be 'glorot', 'he'"),
+    (lambda: nn.Dense(3, 2, init=-1.0), ValueError, "init must be"),
+    (lambda: nn.LeakyReLU(1.5), ValueError, "slope must be a number in"),
+    (lambda: nn.mlp([2, 3], "gelu"), ValueError, "activation must be one of"),
+    (lambda: nn.mlp([2]), ValueError, "sizes must list at least"),
+    (lambda: nn.Sequential(nn.Tanh(), "relu"), TypeError, "layers must be Layer instances"),
+    (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [1, 2], [1]), ValueError,
+     "X must be 2-D"),
+    (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1, 2]), ValueError,
+     "X and y must have the same number of samples"),
+    (lambda: nn.fit(nn.mlp([2, 2]), nn.SoftmaxCrossEntropy(), [[1, 2]], [0.5]), TypeError,
+     "y must be a 1-D array of integer class labels"),
+    (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[np.nan, 2]], [1]), ValueError,
+     "X contains NaN"),
+    (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], epochs=-1),
+     ValueError, "epochs must be"),
+    (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], batch_size=0),
+     ValueError, "batch_size must be"),
+    (lambda: nn.fit("net", nn.MeanSquaredError(), [[1, 2]], [1]), TypeError, "model must be"),
+    (lambda: nn.fit(nn.mlp([2, 1]), np.mean, [[1, 2]], [1]), TypeError, "loss must be a Loss"),
+    (lambda: nn.gradient_check(nn.Tanh(), [[1.0]], nn.MeanSquaredError()), ValueError,
+     "y is required"),
+    (lambda: nn.gradient_check(nn.Tanh(), [["a"]]), TypeError, "X must be numeric"),
+])
+def test_bad_input_names_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.gpu
+def test_gpu_matches_cpu():
+    import cupy
+
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((64, 8)), rng.integers(0, 3, 64)
+    losses = {}
+    for xp in (np, cupy):
+        net = nn.mlp([8, 16, 3], "relu", seed=0, xp=xp)
+        optimizer = SGD(net.params.values(), lr=0.1)
+        losses[xp.__name__] = [nn.train_epoch(net, nn.SoftmaxCrossEntropy(), xp.asarray(X),
+                                              xp.asarray(y), optimizer, batch_size=16, rng=0)
+                               for _ in range(3)]
+        params = [backend.to_numpy(p) for p in net.params.values()]
+        losses[xp.__name__ + " params"] = params
+        if xp is cupy:
+            assert all(isinstance(p, cupy.ndarray) for p in net.params.values())
+    np.testing.assert_allclose(losses["cupy"], losses["numpy"], rtol=1e-10)
+    for a, b in zip(losses["cupy params"], losses["numpy params"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    errors = nn.gradient_check(nn.mlp([3, 4, 2], seed=0, xp=cupy), cupy.asarray(X[:5, :3]),
+                               nn.SoftmaxCrossEntropy(), cupy.asarray(y[:5] % 2))
+    assert max(errors.values()) < 1e-7
