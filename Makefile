@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.d
 LESSONS ?= $(wildcard lessons/[0-9]*.md)
-BENCHES := $(wildcard bench/*.py)
+BENCHES := $(filter-out bench/_%,$(wildcard bench/*.py))
 
 .PHONY: lab test notebooks bench venv clean
 

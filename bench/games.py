@@ -15,7 +15,7 @@ import statistics
 import time
 
 import numpy as np
-from timing import interleaved
+from _timing import interleaved
 
 from course_utils import backend
 from course_utils import games as g

@@ -13,11 +13,11 @@ medians and ratios are from the same run. With a GPU, the same course_utils code
 import warnings
 
 import numpy as np
+from _timing import interleaved, start
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
-from timing import interleaved, start
 
 from course_utils import nn
 from course_utils.optim import SGD

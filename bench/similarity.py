@@ -9,8 +9,8 @@ slow spell of the machine hits every contender alike, and printed as a ratio of 
 """
 
 import numpy as np
+from _timing import interleaved, report, start
 from sklearn.metrics.pairwise import cosine_similarity as sklearn_cosine_similarity
-from timing import interleaved, report, start
 
 from course_utils.similarity import cosine_similarity
 

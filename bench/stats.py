@@ -10,7 +10,7 @@ Each case is measured in the same run, rounds interleaved, and printed as a rati
 """
 
 import numpy as np
-from timing import interleaved, report, start
+from _timing import interleaved, report, start
 
 from course_utils.stats import gaussian_samples, sample_cov
 

@@ -1,8 +1,9 @@
 """Sliders that look and behave alike in every lesson, redrawing one figure in place."""
 
+import io
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
 
 _LAYOUT = {"width": "420px"}
 _STYLE = {"description_width": "110px"}
@@ -24,23 +25,26 @@ def slider(description, min, max, step, value, *, continuous_update=True):
 
 def live_figure(fig, update, **controls):
     """Controls that redraw fig: on each change, update(**values) edits fig's artists in place
-    and the figure is shown again. Cheaper than building a new figure on every slider step.
+    and the figure is rendered again into an image widget, never rebuilt.
 
-    Returns a VBox of the controls above the figure; update runs once at the start.
+    Returns a VBox of the controls above the image; update runs once at the start.
     """
     if not callable(update):
         raise TypeError(f"update must be callable, got {type(update).__name__}")
-    plt.close(fig)  # shown by the Output below, not again by the inline backend
-    out = widgets.Output()
+    plt.close(fig)  # shown by the image below, not again by the inline backend
+    image = widgets.Image(format="png")
+    crop = []  # the tight bounding box, measured once: measuring costs a second full draw
 
     def redraw(_=None):
         update(**{name: control.value for name, control in controls.items()})
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
+        if not crop:
+            crop.append(fig.get_tightbbox().padded(0.1))
+        png = io.BytesIO()
+        fig.savefig(png, format="png", bbox_inches=crop[0])
+        image.value = png.getvalue()
 
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
     _panels.append((update, controls))
-    return widgets.VBox([*controls.values(), out])
+    return widgets.VBox([*controls.values(), image])

@@ -60,9 +60,12 @@ def test_live_figure_updates_in_place():
 
     height = widgets.slider("height", 0, 10, 1, 2)
     box = widgets.live_figure(fig, update, height=height)
-    assert seen == [2] and box.children[0] is height
+    slider, image = box.children
+    first = bytes(image.value)
+    assert seen == [2] and slider is height and first[:4] == b"\x89PNG"
     height.value = 7
     assert seen == [2, 7] and list(line.get_ydata()) == [0, 7]
+    assert bytes(image.value)[:4] == b"\x89PNG" and bytes(image.value) != first
     assert widgets.panels()[-1] == (update, {"height": height})
     with pytest.raises(TypeError, match="update must be callable"):
         widgets.live_figure(fig, None, height=height)

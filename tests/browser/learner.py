@@ -146,16 +146,17 @@ def dismiss_toasts(page):
 
 SIGNATURE_JS = """handle => {
     const panel = handle.closest('.widget-vbox');
+    const img = panel && panel.querySelector('img');
     const out = panel && panel.querySelector('.widget-output');
-    if (!out) return null;
-    const img = out.querySelector('img');
-    return img ? img.src : out.innerText;
+    return img ? img.src : out ? out.innerText : null;
 }"""
 
 
 def move_slider(page, handle, timeout=10_000):
     """Press an arrow key on the focused slider handle (towards the free end) and return the
     seconds until the output of its panel (the plot image, or text) changes."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     before = handle.evaluate(SIGNATURE_JS)
     if before is None:
         raise AssertionError("slider has no output in its panel")
@@ -163,8 +164,13 @@ def move_slider(page, handle, timeout=10_000):
     handle.focus()
     start = time.perf_counter()
     page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
-    page.wait_for_function(f"([h, before]) => ({SIGNATURE_JS})(h) !== before",
-                           arg=[handle.element_handle(), before], timeout=timeout)
+    try:
+        page.wait_for_function(f"([h, before]) => ({SIGNATURE_JS})(h) !== before",
+                               arg=[handle.element_handle(), before], timeout=timeout)
+    except PlaywrightTimeout:
+        raise AssertionError(f"a slider moved but its output did not change in {timeout} ms"
+                             f"{': ' + '; '.join(shown_errors(page)) if shown_errors(page) else ''}"
+                             ) from None
     return time.perf_counter() - start
 
 

@@ -1,6 +1,6 @@
 """What every benchmark shares: its command line, the GPU line, interleaved timing, ratios.
 
-The benchmarks import it as `timing` (Python puts bench/ on the path for `python bench/x.py`).
+The benchmarks import it as `_timing` (Python puts bench/ on the path for `python bench/x.py`).
 """
 
 import argparse

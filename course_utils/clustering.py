@@ -1,0 +1,324 @@
+"""Clustering without labels: k-means (Lloyd, k-means++, soft), the silhouette, and
+agglomerative clustering with single, complete, average and Ward linkage.
+
+Every function follows its data: NumPy arrays in, NumPy out; CuPy in, CuPy out.
+Distances are computed a block of rows at a time, so memory stays bounded for large n.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import check_array
+from .backend import get_array_module
+
+BLOCK = 1 << 20  # entries of a distance block held at once (8 MiB of float64)
+# Multiply-adds of one k-means block: small enough to stay in the CPU cache, and below the
+# size (about 2^18) from which OpenBLAS splits a product over threads, which for products
+# this thin costs more than it saves (on a busy machine, many times more).
+CACHE_BLOCK = 1 << 17
+LINKAGES = ("single", "complete", "average", "ward")
+
+
+def row_blocks(n_rows, width, budget=BLOCK):
+    """Slices covering range(n_rows), each of budget // width rows (at least one)."""
+    step = max(1, budget // max(1, width))
+    return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
+
+
+def _check_k(k, n_samples, name="k"):
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise TypeError(f"{name} must be an int, got {type(k).__name__}")
+    if not 1 <= k <= n_samples:
+        raise ValueError(f"{name} must be between 1 and the number of samples ({n_samples}), "
+                         f"got {k}")
+    return int(k)
+
+
+def _check_X(X, min_samples=1):
+    X = check_array(X, "X", ndim=(2,))
+    if X.shape[0] < min_samples:
+        raise ValueError(f"X needs at least {min_samples} samples (rows), got shape {X.shape}")
+    return X
+
+
+def _check_centers(centers, X, name="init"):
+    centers = check_array(centers, name, ndim=(2,), xp=get_array_module(X)).astype(X.dtype)
+    if centers.shape[1] != X.shape[1]:
+        raise ValueError(f"{name} must have {X.shape[1]} columns like X, got shape {centers.shape}")
+    return centers
+
+
+def squared_distances(X, C):
+    """|x - c|^2 = |x|^2 - 2 x.c + |c|^2 for every row x of X (n, d) and c of C (k, d): (n, k).
+
+    The expansion is one matrix product; clipped at 0, where rounding can dip below it.
+    """
+    xp = get_array_module(X, C)
+    d2 = (X * X).sum(axis=1)[:, None] - 2 * (X @ C.T) + (C * C).sum(axis=1)
+    return xp.maximum(d2, 0)
+
+
+def _assign_blocks(X, centers):
+    """Per block of rows: (rows, one-hot (k, rows) of the nearest centres, min_c |c|² - 2 c.x).
+
+    |x|² is the same for every centre, so the comparison does without it; add it to the
+    minimum to get the squared distance. A row equally near two centres has two ones.
+    Blocks of about a thousand rows (see CACHE_BLOCK); the (k, rows) layout makes the
+    minimum run along the long axis.
+    """
+    xp = get_array_module(X)
+    c_sq, minus_2c = (centers * centers).sum(axis=1)[:, None], -2 * centers
+    blocks = (row_blocks(X.shape[0], centers.size, CACHE_BLOCK) if xp is np  # GPU: few launches
+              else row_blocks(X.shape[0], centers.shape[0]))
+    for rows in blocks:
+        d2 = minus_2c @ X[rows].T  # (k, rows)
+        d2 += c_sq
+        partial = d2.min(axis=0)
+        yield rows, d2 == partial, partial
+
+
+def row_sq_norms(X):
+    """|x|² of every row: (n, d) -> (n,)."""
+    return get_array_module(X).einsum("ij,ij->i", X, X)
+
+
+def nearest_center(X, centers, x_sq=None):
+    """Index of each row's nearest centre (the first, on a tie) and the squared distance to
+    it: (n,), (n,). x_sq, the rows' squared norms, can be passed to save recomputing them."""
+    xp = get_array_module(X)
+    labels = xp.empty(X.shape[0], dtype=xp.int64)
+    partial = xp.empty(X.shape[0], dtype=X.dtype)
+    for rows, hot, block_partial in _assign_blocks(X, centers):
+        labels[rows], partial[rows] = hot.argmax(axis=0), block_partial
+    return labels, xp.maximum(partial + (row_sq_norms(X) if x_sq is None else x_sq), 0)
+
+
+def weighted_means(R, X):
+    """Centres c_k = sum_n R[n, k] x_n / sum_n R[n, k] and the weights N_k: (k, d), (k,)."""
+    counts = R.sum(axis=0)
+    return (R.T @ X) / counts[:, None], counts
+
+
+def lloyd_step(X, centers, x_sq=None):
+    """One iteration of Lloyd's algorithm: assign each row to its nearest centre, then move
+    each centre to the mean of its rows. Returns (new centres (k, d), labels (n,), inertia
+    of the old centres). An empty cluster's centre jumps to the row farthest from its own.
+    x_sq, the rows' squared norms, can be passed to save recomputing them every iteration.
+    """
+    xp = get_array_module(X)
+    k = centers.shape[0]
+    labels = xp.empty(X.shape[0], dtype=xp.int64)
+    partial = xp.empty(X.shape[0], dtype=X.dtype)
+    sums, counts = xp.zeros_like(centers), xp.zeros(k, dtype=X.dtype)
+    index = xp.arange(k, dtype=X.dtype)
+    for rows, hot, block_partial in _assign_blocks(X, centers):
+        partial[rows], hot = block_partial, hot.astype(X.dtype)
+        sums += hot @ X[rows]  # (k, rows) @ (rows, d): each centre's sum of its rows
+        counts += hot.sum(axis=1)
+        labels[rows] = index @ hot  # the one 1 of each column, by a product (no slow argmin)
+    if float(counts.sum()) != X.shape[0]:  # a row equally near two centres: count it once
+        labels, _ = nearest_center(X, centers)
+        hot = (labels == index[:, None]).astype(X.dtype)
+        sums, counts = hot @ X, hot.sum(axis=1)
+    nearest = xp.maximum(partial + (row_sq_norms(X) if x_sq is None else x_sq), 0)
+    new = sums / xp.maximum(counts, 1)[:, None]
+    empty = counts == 0
+    if bool(empty.any()):
+        farthest = xp.argsort(-nearest)[: int(empty.sum())]
+        new[empty] = X[farthest]
+    return new, labels, float(nearest.sum())
+
+
+def kmeans_plusplus(X, k, seed=0):
+    """k initial centres drawn from the rows of X (n, d) -> (k, d): the first uniformly, each
+    next one with probability proportional to its squared distance to the nearest chosen one.
+    """
+    X = _check_X(X)
+    k = _check_k(k, X.shape[0])
+    xp = get_array_module(X)
+    rng = np.random.default_rng(seed)
+    chosen = [int(rng.integers(X.shape[0]))]
+    nearest = squared_distances(X, X[chosen])[:, 0]
+    for _ in range(1, k):
+        cumulative = xp.cumsum(nearest)
+        total = float(cumulative[-1])
+        if total > 0:  # D² sampling: invert the cumulative distribution at a uniform draw
+            draw = xp.asarray([rng.random() * total], dtype=cumulative.dtype)
+            pick = int(xp.searchsorted(cumulative, draw, side="right")[0])
+        else:  # every row sits on a centre already
+            pick = int(rng.integers(X.shape[0]))
+        chosen.append(min(pick, X.shape[0] - 1))
+        nearest = xp.minimum(nearest, squared_distances(X, X[chosen[-1:]])[:, 0])
+    return X[xp.asarray(chosen)]
+
+
+@dataclass(frozen=True)
+class KMeansResult:
+    """The fitted centres (k, d), each row's label (n,), the inertia (the sum of squared
+    distances to the nearest centre) and the number of Lloyd iterations run."""
+
+    centers: object
+    labels: object
+    inertia: float
+    n_iter: int
+
+
+def kmeans(X, k, *, init="k-means++", n_init=4, max_iter=300, tol=1e-4, seed=0):
+    """k-means by Lloyd's algorithm, the best of n_init restarts (lowest inertia).
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+    k : int, the number of clusters
+    init : "k-means++" or an array of shape (k, d) of initial centres (then one run)
+    n_init : restarts from different k-means++ draws
+    max_iter, tol : stop when the labels no longer change, or when the squared centre shift
+        is at most tol times the mean variance of X's columns (scikit-learn's rule)
+    seed : int or numpy Generator for the k-means++ draws
+
+    Returns
+    -------
+    KMeansResult, its labels and inertia those of its final centres.
+    """
+    X = _check_X(X)
+    k = _check_k(k, X.shape[0])
+    if isinstance(init, str):
+        if init != "k-means++":
+            raise ValueError(f"init must be 'k-means++' or an array of centres, got {init!r}")
+        rng = np.random.default_rng(seed)
+        starts = (kmeans_plusplus(X, k, rng) for _ in range(_check_k(n_init, 10**9, "n_init")))
+    else:
+        starts = [_check_centers(init, X)]
+        if starts[0].shape[0] != k:
+            raise ValueError(f"init must have k = {k} rows, got shape {starts[0].shape}")
+    threshold = tol * float(X.var(axis=0).mean())
+    x_sq = row_sq_norms(X)
+    best = None
+    for centers in starts:
+        labels, n_iter, converged = None, 0, False
+        while n_iter < max_iter and not converged:
+            new, new_labels, _ = lloyd_step(X, centers, x_sq)
+            stable = labels is not None and bool((new_labels == labels).all())
+            converged = stable or float(((new - centers) ** 2).sum()) <= threshold
+            centers, labels, n_iter = new, new_labels, n_iter + 1
+        labels, nearest = nearest_center(X, centers, x_sq)
+        result = KMeansResult(centers, labels, float(nearest.sum()), n_iter)
+        if best is None or result.inertia < best.inertia:
+            best = result
+    return best
+
+
+def soft_assignments(X, centers, stiffness):
+    """Responsibilities r[n, k] = exp(-β |x_n - c_k|²) / sum_j exp(-β |x_n - c_j|²): (n, k).
+
+    β (stiffness) -> infinity gives hard k-means labels; β = 0 shares every point equally.
+    """
+    xp = get_array_module(X)
+    logits = -stiffness * squared_distances(X, centers)
+    logits -= logits.max(axis=1, keepdims=True)  # exp of at most 0: no overflow
+    R = xp.exp(logits)
+    return R / R.sum(axis=1, keepdims=True)
+
+
+def soft_kmeans(X, init, stiffness, *, max_iter=500, tol=1e-10):
+    """Soft k-means from initial centres init (k, d): alternate responsibilities and
+    responsibility-weighted means until the centres move less than tol.
+
+    Returns (centres (k, d), responsibilities (n, k), iterations run).
+    """
+    X = _check_X(X)
+    centers = _check_centers(init, X)
+    if not stiffness >= 0:
+        raise ValueError(f"stiffness must be >= 0, got {stiffness!r}")
+    n_iter, shift = 0, np.inf
+    while n_iter < max_iter and shift > tol:
+        new, _ = weighted_means(soft_assignments(X, centers, stiffness), X)
+        shift = float(((new - centers) ** 2).sum())
+        centers, n_iter = new, n_iter + 1
+    return centers, soft_assignments(X, centers, stiffness), n_iter
+
+
+def silhouette_samples(X, labels):
+    """s_i = (b_i - a_i) / max(a_i, b_i): a_i the mean distance from x_i to the other members of
+    its cluster, b_i to the members of the nearest other cluster; 0 in a one-point cluster. (n,)
+    """
+    X = _check_X(X, min_samples=2)
+    xp = get_array_module(X)
+    labels = xp.asarray(labels)
+    if labels.shape != (X.shape[0],):
+        raise ValueError(f"labels must have shape ({X.shape[0]},) like X's rows, "
+                         f"got {labels.shape}")
+    _, labels = xp.unique(labels, return_inverse=True)
+    labels = labels.reshape(-1)
+    k = int(labels.max()) + 1
+    if not 2 <= k < X.shape[0]:
+        raise ValueError(f"labels must name between 2 and n - 1 clusters, got {k}")
+    R = (labels[:, None] == xp.arange(k)).astype(X.dtype)  # one-hot: (n, k)
+    counts = R.sum(axis=0)
+    sums = xp.empty((X.shape[0], k), dtype=X.dtype)
+    for rows in row_blocks(X.shape[0], X.shape[0]):
+        sums[rows] = xp.sqrt(squared_distances(X[rows], X)) @ R
+    own = xp.take_along_axis(sums, labels[:, None], axis=1)[:, 0]
+    own_size = counts[labels]
+    a = own / xp.maximum(own_size - 1, 1)
+    means = sums / counts
+    means[xp.arange(X.shape[0]), labels] = xp.inf
+    b = means.min(axis=1)
+    s = (b - a) / xp.maximum(xp.maximum(a, b), xp.finfo(X.dtype).tiny)
+    return xp.where(own_size > 1, s, 0)
+
+
+def pairwise_distances(X):
+    """Euclidean distances between all rows of X, from the differences (no cancellation): (n, n)."""
+    xp = get_array_module(X)
+    n, d = X.shape
+    D = xp.empty((n, n), dtype=X.dtype)
+    for rows in row_blocks(n, n * d):
+        diff = X[rows, None, :] - X[None, :, :]
+        D[rows] = xp.sqrt((diff * diff).sum(axis=2))
+    return D
+
+
+def lance_williams(method, d_ki, d_kj, d_ij, n_i, n_j, n_k):
+    """Distance from every cluster k to the merger of clusters i and j, from the old distances."""
+    xp = get_array_module(d_ki)
+    if method == "single":
+        return xp.minimum(d_ki, d_kj)
+    if method == "complete":
+        return xp.maximum(d_ki, d_kj)
+    if method == "average":
+        return (n_i * d_ki + n_j * d_kj) / (n_i + n_j)
+    # Ward: sqrt(2 x the rise in within-cluster sum of squares) of merging k with i ∪ j
+    total = n_i + n_j + n_k
+    return xp.sqrt(((n_i + n_k) * d_ki**2 + (n_j + n_k) * d_kj**2 - n_k * d_ij**2) / total)
+
+
+def linkage(X, method="ward"):
+    """Agglomerative clustering: start with every row alone and merge the two closest clusters,
+    n - 1 times, updating the distances by the Lance-Williams formula. O(n^3): for teaching.
+
+    Returns SciPy's linkage matrix (n - 1, 4), as NumPy: row t merges clusters Z[t, 0] < Z[t, 1]
+    at height Z[t, 2] into cluster n + t of Z[t, 3] rows.
+    """
+    X = _check_X(X, min_samples=2)
+    if method not in LINKAGES:
+        raise ValueError(f"method must be one of {LINKAGES}, got {method!r}")
+    xp = get_array_module(X)
+    n = X.shape[0]
+    D = pairwise_distances(X)
+    D[xp.arange(n), xp.arange(n)] = xp.inf  # never merge a cluster with itself
+    size = xp.ones(n, dtype=X.dtype)
+    cluster = list(range(n))  # the number of the cluster held in each row of D
+    Z = np.empty((n - 1, 4))
+    for t in range(n - 1):
+        i, j = sorted(divmod(int(D.argmin()), n))
+        height = D[i, j]
+        merged = lance_williams(method, D[i], D[j], height, size[i], size[j], size)
+        Z[t] = [*sorted((cluster[i], cluster[j])), float(height), float(size[i] + size[j])]
+        D[i], D[:, i] = merged, merged  # row i now holds the merger ...
+        D[j], D[:, j] = xp.inf, xp.inf  # ... and row j is gone
+        D[i, i] = xp.inf
+        size[i] += size[j]
+        cluster[i] = n + t
+    return Z

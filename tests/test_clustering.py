@@ -1,0 +1,202 @@
+import numpy as np
+import pytest
+from scipy.cluster.hierarchy import linkage as scipy_linkage
+from scipy.spatial.distance import cdist
+from sklearn.cluster import KMeans
+from sklearn.datasets import load_iris, make_blobs
+from sklearn.metrics import silhouette_samples as sk_silhouette_samples
+
+from course_utils import backend
+from course_utils.clustering import (
+    LINKAGES,
+    kmeans,
+    kmeans_plusplus,
+    linkage,
+    lloyd_step,
+    nearest_center,
+    pairwise_distances,
+    silhouette_samples,
+    soft_assignments,
+    soft_kmeans,
+    squared_distances,
+)
+
+
+def blobs(n=600, d=3, k=4, seed=0):
+    return make_blobs(n, d, centers=k, cluster_std=1.5, random_state=seed)[0]
+
+
+def test_squared_distances_match_scipy():
+    rng = np.random.default_rng(0)
+    X, C = rng.normal(size=(50, 6)), rng.normal(size=(7, 6))
+    np.testing.assert_allclose(squared_distances(X, C), cdist(X, C, "sqeuclidean"), atol=1e-12)
+    np.testing.assert_allclose(pairwise_distances(X), cdist(X, X), atol=1e-14)
+    assert squared_distances(X, X).min() >= 0
+
+
+def test_nearest_center_over_many_blocks():
+    X, C = blobs(5000, 4, 6), blobs(6, 4, 6, seed=1)
+    labels, nearest = nearest_center(X, C)
+    full = cdist(X, C, "sqeuclidean")
+    np.testing.assert_array_equal(labels, full.argmin(axis=1))
+    np.testing.assert_allclose(nearest, full.min(axis=1), atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("k", [2, 5, 8])
+def test_kmeans_matches_scikit_learn_from_the_same_centres(k, seed):
+    X = blobs(seed=seed)
+    init = kmeans_plusplus(X, k, seed=seed)
+    ours = kmeans(X, k, init=init)
+    theirs = KMeans(k, init=init, n_init=1, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(ours.labels, theirs.labels_)
+    np.testing.assert_allclose(ours.centers, theirs.cluster_centers_, atol=1e-10)
+    assert ours.inertia == pytest.approx(theirs.inertia_, rel=1e-12)
+    assert ours.n_iter == theirs.n_iter_
+
+
+def test_kmeans_on_iris_with_float32():
+    X = load_iris().data
+    init = X[[0, 50, 100]]
+    ours = kmeans(X.astype(np.float32), 3, init=init)
+    theirs = KMeans(3, init=init, n_init=1).fit(X)
+    assert ours.centers.dtype == np.float32
+    np.testing.assert_array_equal(ours.labels, theirs.labels_)
+    assert ours.inertia == pytest.approx(theirs.inertia_, rel=1e-5)
+
+
+def test_kmeans_plusplus_picks_distinct_rows_deterministically():
+    X = blobs()
+    centers = kmeans_plusplus(X, 6, seed=3)
+    assert centers.shape == (6, 3)
+    assert len({tuple(c) for c in centers}) == 6
+    assert all((X == c).all(axis=1).any() for c in centers)
+    np.testing.assert_array_equal(centers, kmeans_plusplus(X, 6, seed=3))
+    # every row on a centre already: the draw falls back to uniform, no division by zero
+    assert kmeans_plusplus(np.ones((5, 2)), 3).shape == (3, 2)
+
+
+def test_restarts_never_do_worse_and_inertia_is_consistent():
+    X = blobs(k=6)
+    one = kmeans(X, 6, n_init=1, seed=0)
+    many = kmeans(X, 6, n_init=8, seed=0)
+    assert many.inertia <= one.inertia
+    assert many.inertia == pytest.approx(((X - many.centers[many.labels]) ** 2).sum())
+
+
+def test_lloyd_never_raises_the_inertia():
+    X = blobs(k=5)
+    centers = kmeans_plusplus(X, 5, seed=1)
+    inertias = []
+    for _ in range(10):
+        centers, _, inertia = lloyd_step(X, centers)
+        inertias.append(inertia)
+    assert all(b <= a + 1e-9 for a, b in zip(inertias, inertias[1:], strict=False))
+
+
+def test_empty_cluster_moves_to_the_farthest_row():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0]])
+    centers = np.array([[0.0, 0.5], [100.0, 100.0], [10.0, 0.0]])
+    new, labels, _ = lloyd_step(X, centers)
+    assert labels.tolist() == [0, 0, 2]
+    assert new[1].tolist() in ([0.0, 0.0], [0.0, 1.0])  # a row 0.25 from its centre
+
+
+def test_a_row_equally_near_two_centres_goes_to_the_first():
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [10.0, 0.0]])
+    centers = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 0.0]])
+    new, labels, inertia = lloyd_step(X, centers)
+    assert labels.tolist() == [0, 0, 1, 2] and inertia == 1.0
+    np.testing.assert_array_equal(new, [[0.5, 0.0], [2.0, 0.0], [10.0, 0.0]])
+    assert nearest_center(X, centers)[0].tolist() == [0, 0, 1, 2]
+    theirs = KMeans(3, init=centers, n_init=1, max_iter=1).fit(X)
+    np.testing.assert_array_equal(theirs.cluster_centers_, new)
+
+
+def test_soft_kmeans_limits():
+    X = blobs(k=3)
+    init = kmeans_plusplus(X, 3, seed=0)
+    hard = kmeans(X, 3, init=init)
+    centers, R, _ = soft_kmeans(X, init, stiffness=50.0)
+    np.testing.assert_allclose(R.sum(axis=1), 1)
+    np.testing.assert_array_equal(R.argmax(axis=1), hard.labels)
+    np.testing.assert_allclose(centers, hard.centers, atol=1e-6)
+    flat, R0, _ = soft_kmeans(X, init, stiffness=0.0)
+    np.testing.assert_allclose(R0, 1 / 3)
+    np.testing.assert_allclose(flat, np.broadcast_to(X.mean(axis=0), (3, 3)), atol=1e-12)
+
+
+def test_soft_assignments_do_not_overflow():
+    R = soft_assignments(np.array([[1e3, 0.0]]), np.array([[0.0, 0.0], [1e3, 1.0]]), 1e6)
+    np.testing.assert_array_equal(R, [[0.0, 1.0]])
+
+
+@pytest.mark.parametrize("k", [2, 3, 6])
+def test_silhouette_matches_scikit_learn(k):
+    X = blobs(300, 4, k)
+    labels = kmeans(X, k, seed=0).labels
+    np.testing.assert_allclose(silhouette_samples(X, labels),
+                               sk_silhouette_samples(X, labels), atol=1e-9)
+    singleton = labels.copy()
+    singleton[0] = k  # a cluster of one point has silhouette 0
+    np.testing.assert_allclose(silhouette_samples(X, singleton),
+                               sk_silhouette_samples(X, singleton), atol=1e-9)
+
+
+@pytest.mark.parametrize("method", LINKAGES)
+@pytest.mark.parametrize("seed", range(3))
+def test_linkage_matches_scipy(method, seed):
+    X = np.random.default_rng(seed).normal(size=(60, 3))
+    ours, theirs = linkage(X, method), scipy_linkage(X, method)
+    np.testing.assert_array_equal(ours[:, [0, 1, 3]], theirs[:, [0, 1, 3]])
+    np.testing.assert_allclose(ours[:, 2], theirs[:, 2], rtol=1e-12)
+
+
+def test_linkage_on_iris_matches_scipy():
+    X = load_iris().data + np.random.default_rng(0).normal(scale=1e-6, size=(150, 4))  # no ties
+    for method in LINKAGES:
+        ours, theirs = linkage(X, method), scipy_linkage(X, method)
+        np.testing.assert_array_equal(ours[:, [0, 1, 3]], theirs[:, [0, 1, 3]])
+        np.testing.assert_allclose(ours[:, 2], theirs[:, 2], rtol=1e-10)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: kmeans([1.0, 2.0], 1), ValueError, "X must be 2-D"),
+    (lambda: kmeans(np.ones((3, 2)), 4), ValueError, r"k must be between 1 and .* \(3\)"),
+    (lambda: kmeans(np.ones((3, 2)), 2.0), TypeError, "k must be an int"),
+    (lambda: kmeans(np.ones((3, 2)), 2, init="random"), ValueError, r"init must be 'k-means\+\+'"),
+    (lambda: kmeans(np.ones((3, 2)), 2, init=np.ones((2, 3))), ValueError, "init must have 2 col"),
+    (lambda: kmeans(np.ones((3, 2)), 2, init=np.ones((1, 2))), ValueError, "init must have k = 2"),
+    (lambda: kmeans([[1.0, np.nan]], 1), ValueError, "X contains NaN"),
+    (lambda: soft_kmeans(np.ones((3, 2)), np.ones((2, 2)), -1.0), ValueError, "stiffness"),
+    (lambda: linkage(np.ones((3, 2)), "centroid"), ValueError, "method must be one of"),
+    (lambda: linkage(np.ones((1, 2))), ValueError, "at least 2 samples"),
+    (lambda: silhouette_samples(np.ones((4, 2)), [0, 0, 0, 0]), ValueError, "between 2 and"),
+    (lambda: silhouette_samples(np.ones((4, 2)), [0, 1]), ValueError, r"labels must have shape"),
+])
+def test_bad_input_names_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.gpu
+def test_gpu_matches_cpu():
+    import cupy
+
+    X = blobs(3000, 8, 5)
+    init = kmeans_plusplus(X, 5, seed=0)
+    cpu = kmeans(X, 5, init=init)
+    gpu = kmeans(cupy.asarray(X), 5, init=cupy.asarray(init))
+    assert isinstance(gpu.centers, cupy.ndarray)
+    np.testing.assert_array_equal(backend.to_numpy(gpu.labels), cpu.labels)
+    assert gpu.inertia == pytest.approx(cpu.inertia, rel=1e-10)
+    assert kmeans(cupy.asarray(X), 5, seed=0).inertia == pytest.approx(
+        kmeans(X, 5, seed=0).inertia, rel=1e-10)
+    small = X[:200]
+    np.testing.assert_allclose(backend.to_numpy(silhouette_samples(cupy.asarray(small),
+                                                                   cupy.asarray(cpu.labels[:200]))),
+                               silhouette_samples(small, cpu.labels[:200]), atol=1e-9)
+    np.testing.assert_allclose(linkage(cupy.asarray(small[:50]), "ward"),
+                               linkage(small[:50], "ward"), rtol=1e-12)
+    _, R, _ = soft_kmeans(cupy.asarray(X), cupy.asarray(init), 0.5)
+    np.testing.assert_allclose(backend.to_numpy(R), soft_kmeans(X, init, 0.5)[1], atol=1e-9)

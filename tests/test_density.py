@@ -1,0 +1,227 @@
+import math
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+from scipy.special import logsumexp as scipy_logsumexp
+from scipy.stats import gaussian_kde, multivariate_normal
+from sklearn.datasets import load_iris, make_blobs
+from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.neighbors import KernelDensity
+
+from course_utils import backend
+from course_utils.clustering import kmeans_plusplus, soft_kmeans
+from course_utils.density import (
+    COVARIANCE_TYPES,
+    KERNELS,
+    Mixture,
+    bic,
+    component_log_densities,
+    cv_bandwidth,
+    fit_mixture,
+    kde_log_density,
+    logsumexp,
+    mixture_log_likelihood,
+    rule_of_thumb_bandwidth,
+)
+
+
+def blobs(n=800, d=3, seed=0):
+    return make_blobs(n, d, centers=4, cluster_std=[1.0, 2.0, 0.5, 1.5], random_state=seed)[0]
+
+
+def precisions(mixture):
+    cov = mixture.covariances
+    return np.linalg.inv(cov) if mixture.covariance_type == "full" else 1 / cov
+
+
+def sklearn_from(mixture, **kwargs):
+    return GaussianMixture(len(mixture.weights), covariance_type=mixture.covariance_type,
+                           weights_init=mixture.weights, means_init=mixture.means,
+                           precisions_init=precisions(mixture), **kwargs)
+
+
+def test_logsumexp_matches_scipy_and_survives_extremes():
+    a = np.array([[1000.0, 1000.0], [-1000.0, -1001.0], [-np.inf, -np.inf]])
+    np.testing.assert_allclose(logsumexp(a, axis=1), scipy_logsumexp(a, axis=1))
+    assert np.isfinite(a[:2]).all()  # not overwritten
+
+
+def test_component_densities_match_scipy():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    A = rng.normal(size=(2, 3, 3))
+    cov = A @ A.transpose(0, 2, 1) + np.eye(3)
+    mix = Mixture(np.array([0.3, 0.7]), rng.normal(size=(2, 3)), cov)
+    expected = np.column_stack([np.log(w) + multivariate_normal(m, c).logpdf(X)
+                                for w, m, c in zip(mix.weights, mix.means, cov, strict=True)])
+    np.testing.assert_allclose(component_log_densities(X, mix), expected, rtol=1e-12)
+    var = np.array([[1.0, 2.0, 0.5], [0.3, 0.3, 3.0]])
+    diag = Mixture(mix.weights, mix.means, var, "diag")
+    full = Mixture(mix.weights, mix.means, np.stack([np.diag(v) for v in var]))
+    np.testing.assert_allclose(component_log_densities(X, diag),
+                               component_log_densities(X, full), rtol=1e-12)
+    spherical = Mixture(mix.weights, mix.means, np.array([0.5, 2.0]), "spherical")
+    as_diag = Mixture(mix.weights, mix.means, np.array([[0.5] * 3, [2.0] * 3]), "diag")
+    np.testing.assert_allclose(component_log_densities(X, spherical),
+                               component_log_densities(X, as_diag), rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("seed", range(3))
+def test_em_matches_scikit_learn_from_the_same_start(covariance_type, seed):
+    X = blobs(seed=seed)
+    start = fit_mixture(X, 4, covariance_type=covariance_type, max_iter=1, seed=seed).mixture
+    ours = fit_mixture(X, 4, covariance_type=covariance_type, init=start, max_iter=300)
+    theirs = sklearn_from(start, max_iter=300).fit(X)
+    assert ours.n_iter == theirs.n_iter_ and ours.converged == theirs.converged_
+    assert abs(ours.history[-1] - theirs.lower_bound_) < 1e-6
+    assert abs(mixture_log_likelihood(X, ours.mixture) - theirs.score(X)) < 1e-6
+    np.testing.assert_allclose(ours.mixture.weights, theirs.weights_, atol=1e-9)
+    np.testing.assert_allclose(ours.mixture.means, theirs.means_, atol=1e-9)
+    np.testing.assert_allclose(ours.mixture.covariances, theirs.covariances_, atol=1e-9)
+    assert bic(X, ours.mixture) == pytest.approx(theirs.bic(X), rel=1e-9)
+
+
+def test_log_likelihood_rises_every_iteration():
+    X = load_iris().data
+    fit = fit_mixture(X, 3, max_iter=200, tol=1e-10, seed=1)
+    assert np.all(np.diff(fit.history) > -1e-9)
+    assert fit.converged
+
+
+def test_default_start_is_reproducible_and_reg_covar_prevents_collapse():
+    X = blobs()
+    a, b = fit_mixture(X, 3, seed=4), fit_mixture(X, 3, seed=4)
+    np.testing.assert_array_equal(a.mixture.means, b.mixture.means)
+    duplicated = np.repeat(X[:5], 20, axis=0)  # five distinct points, five components
+    fit = fit_mixture(duplicated, 5, reg_covar=1e-3)
+    assert np.isfinite(fit.history).all()
+    assert np.linalg.eigvalsh(fit.mixture.covariances).min() >= 1e-3 * (1 - 1e-9)
+
+
+def test_soft_kmeans_is_em_with_a_fixed_shared_sphere():
+    # Fix w_k = 1/k and Sigma_k = sigma^2 I: the E-step responsibilities are soft k-means'
+    # with stiffness 1 / (2 sigma^2), and the M-step for the means is its update.
+    X = blobs(300, 2)
+    init = kmeans_plusplus(X, 4, seed=0)
+    sigma2 = 0.8
+    means = init
+    for _ in range(300):
+        mix = Mixture(np.full(4, 0.25), means, np.full(4, sigma2), "spherical")
+        log_joint = component_log_densities(X, mix)
+        R = np.exp(log_joint - logsumexp(log_joint, axis=1)[:, None])
+        means = (R.T @ X) / R.sum(axis=0)[:, None]
+    centers, _, _ = soft_kmeans(X, init, stiffness=1 / (2 * sigma2), tol=1e-20, max_iter=300)
+    np.testing.assert_allclose(means, centers, atol=1e-10)
+
+
+@pytest.mark.parametrize("rule", ["scott", "silverman"])
+def test_gaussian_kde_matches_scipy_in_one_dimension(rule):
+    x = np.random.default_rng(1).gamma(2.0, size=400)
+    queries = np.linspace(-1, 12, 60)
+    reference = gaussian_kde(x, bw_method=rule)
+    h = rule_of_thumb_bandwidth(x, rule)
+    assert h == pytest.approx(reference.factor * x.std(ddof=1), rel=1e-14)
+    np.testing.assert_allclose(np.exp(kde_log_density(queries, x, h)), reference(queries),
+                               rtol=1e-10, atol=1e-300)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("d", [1, 3, 6])
+def test_kde_matches_scikit_learn(kernel, d):
+    rng = np.random.default_rng(d)
+    data, queries = rng.normal(size=(500, d)), rng.normal(scale=1.3, size=(80, d))
+    ours = kde_log_density(queries, data, 0.6, kernel)
+    theirs = KernelDensity(bandwidth=0.6, kernel=kernel).fit(data).score_samples(queries)
+    # scikit-learn's tree is approximate where the density is tiny (it can give 1e-16 where
+    # the Epanechnikov density is exactly 0): compare densities, not their logarithms
+    np.testing.assert_allclose(np.exp(ours), np.exp(theirs), rtol=1e-9, atol=1e-14)
+    if kernel == "epanechnikov":  # 0 exactly where no data point lies within h
+        np.testing.assert_array_equal(np.isfinite(ours), cdist(queries, data).min(axis=1) < 0.6)
+
+
+def test_gaussian_kde_is_exact_far_from_the_data():
+    rng = np.random.default_rng(0)
+    data, queries = rng.normal(size=(300, 2)), rng.normal(scale=4.0, size=(40, 2))
+    h = 0.2
+    exact = (scipy_logsumexp(-cdist(queries, data, "sqeuclidean") / (2 * h * h), axis=1)
+             - math.log(300) - math.log(2 * math.pi * h * h))
+    assert exact.min() < -200  # densities that underflow to 0 without log space
+    np.testing.assert_allclose(kde_log_density(queries, data, h), exact, rtol=1e-12)
+
+
+def test_kde_far_from_data_and_many_blocks():
+    data = np.random.default_rng(0).normal(size=(3000, 2))
+    queries = np.vstack([np.zeros((1, 2)), [[100.0, 0.0]], data[:100]])
+    gauss = kde_log_density(queries, data, 0.3)
+    epa = kde_log_density(queries, data, 0.3, "epanechnikov")
+    assert np.isfinite(gauss).all() and gauss[1] < -5e4  # log space: no underflow to -inf
+    assert epa[1] == -np.inf and np.isfinite(epa[[0, 2]]).all()
+    one_block = kde_log_density(queries[:3], data, 0.3)
+    np.testing.assert_allclose(gauss[:3], one_block, rtol=1e-13)
+
+
+def test_cv_bandwidth_matches_grid_search():
+    data = blobs(300, 2)
+    bandwidths = np.linspace(0.3, 1.5, 7)
+    folds = list(KFold(5, shuffle=True, random_state=0).split(data))
+    search = GridSearchCV(KernelDensity(), {"bandwidth": bandwidths}, cv=folds).fit(data)
+    best, scores = cv_bandwidth(data, bandwidths, folds=folds)
+    assert best == search.best_params_["bandwidth"]
+    np.testing.assert_allclose(scores, search.cv_results_["mean_test_score"], rtol=1e-9)
+    best_default, scores_default = cv_bandwidth(data, bandwidths)
+    assert scores_default.shape == (7,) and best_default in bandwidths
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: fit_mixture(np.ones((5, 2)), 2, covariance_type="tied"), ValueError,
+     "covariance_type must be one of"),
+    (lambda: fit_mixture(np.ones((5, 2)), 6), ValueError, "k must be between 1"),
+    (lambda: fit_mixture(blobs(), 2, init=Mixture(np.ones(3) / 3, np.zeros((3, 3)),
+                                                  np.ones(3), "spherical")),
+     ValueError, "init must be a full Mixture"),
+    (lambda: kde_log_density([[0.0, 0.0]], [0.0, 1.0], 1.0), ValueError, "queries must have 1"),
+    (lambda: kde_log_density([0.0], [0.0, 1.0], 0.0), ValueError, "bandwidth must be a pos"),
+    (lambda: kde_log_density([0.0], [0.0, 1.0], 1.0, "tophat"), ValueError, "kernel must be"),
+    (lambda: kde_log_density([0.0], [np.nan], 1.0), ValueError, "data contains NaN"),
+    (lambda: rule_of_thumb_bandwidth([0.0, 1.0], "best"), ValueError, "rule must be"),
+])
+def test_bad_input_names_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.gpu
+def test_gpu_matches_cpu():
+    import cupy
+
+    X = blobs(2000, 4)
+    start = fit_mixture(X, 4, max_iter=1).mixture
+    gpu_start = Mixture(*(cupy.asarray(v) for v in (start.weights, start.means,
+                                                      start.covariances)))
+    cpu, gpu = fit_mixture(X, 4, init=start), fit_mixture(cupy.asarray(X), 4, init=gpu_start)
+    assert gpu.n_iter == cpu.n_iter
+    np.testing.assert_allclose(gpu.history, cpu.history, rtol=1e-10)
+    np.testing.assert_allclose(backend.to_numpy(gpu.mixture.covariances),
+                               cpu.mixture.covariances, atol=1e-9)
+    for covariance_type in ("diag", "spherical"):
+        a = fit_mixture(X, 3, covariance_type=covariance_type, seed=0)
+        b = fit_mixture(cupy.asarray(X), 3, covariance_type=covariance_type, seed=0)
+        np.testing.assert_allclose(b.history, a.history, rtol=1e-10)
+    for kernel in KERNELS:
+        np.testing.assert_allclose(
+            backend.to_numpy(kde_log_density(cupy.asarray(X[:300]), cupy.asarray(X), 0.5, kernel)),
+            kde_log_density(X[:300], X, 0.5, kernel), rtol=1e-10)
+    bandwidths = [0.3, 0.6, 1.2]
+    np.testing.assert_allclose(cv_bandwidth(cupy.asarray(X[:500]), bandwidths)[1],
+                               cv_bandwidth(X[:500], bandwidths)[1], rtol=1e-10)
+
+
+def test_restarts_keep_the_best_fit():
+    X = load_iris().data
+    one, five = fit_mixture(X, 3, seed=0), fit_mixture(X, 3, n_init=5, seed=0)
+    assert mixture_log_likelihood(X, five.mixture) >= mixture_log_likelihood(X, one.mixture)
+    with pytest.raises(ValueError, match="n_init must be between 1"):
+        fit_mixture(X, 3, n_init=0)
