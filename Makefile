@@ -34,7 +34,7 @@ test: $(READY)
 # The .md is the source: write its .ipynb twin, then execute it in place (without per-cell
 # timestamps, so a re-run changes only what the lesson shows).
 notebooks: $(READY)
-	$(BIN)/jupytext --to ipynb $(LESSONS)
+	$(BIN)/jupytext --update --to ipynb $(LESSONS)
 	$(BIN)/jupyter-nbconvert --to notebook --execute --inplace \
 		--NotebookClient.record_timing=False \
 		$(LESSONS:.md=.ipynb)

@@ -39,6 +39,7 @@ def live_figure(fig, update, **controls):
         update(**{name: control.value for name, control in controls.items()})
         if not crop:
             crop.append(fig.get_tightbbox().padded(0.1))
+            image.width = round(crop[0].width * fig.dpi)  # natural size, not stretched
         png = io.BytesIO()
         fig.savefig(png, format="png", bbox_inches=crop[0])
         image.value = png.getvalue()
