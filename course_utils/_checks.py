@@ -1,5 +1,7 @@
 """Input checks done once at the public boundary, with messages that name the argument."""
 
+import numbers
+
 import numpy as np
 
 from .backend import get_array_module
@@ -37,3 +39,18 @@ def check_array(x, name, *, ndim=(1, 2), xp=None):
     if not finite:
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
+
+
+def check_int(value, name, *, low=1, high=None, high_is=None):
+    """value as an int in [low, high] (no upper bound when high is None); a bool is no int.
+
+    high_is names the upper bound in the message, e.g. "the number of samples".
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if high is None and value < low:
+        raise ValueError(f"{name} must be at least {low}, got {value}")
+    if high is not None and not low <= value <= high:
+        bound = f"{high_is} ({high})" if high_is else high
+        raise ValueError(f"{name} must be between {low} and {bound}, got {value}")
+    return int(value)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import check_array, check_int
 from .backend import get_array_module
 
 BLOCK = 1 << 20  # entries of a distance block held at once (8 MiB of float64)
@@ -26,13 +26,8 @@ def row_blocks(n_rows, width, budget=BLOCK):
     return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
 
 
-def _check_k(k, n_samples, name="k"):
-    if isinstance(k, bool) or not isinstance(k, int | np.integer):
-        raise TypeError(f"{name} must be an int, got {type(k).__name__}")
-    if not 1 <= k <= n_samples:
-        raise ValueError(f"{name} must be between 1 and the number of samples ({n_samples}), "
-                         f"got {k}")
-    return int(k)
+def _check_k(k, n_samples):
+    return check_int(k, "k", high=n_samples, high_is="the number of samples")
 
 
 def _check_X(X, min_samples=1):
@@ -187,7 +182,7 @@ def kmeans(X, k, *, init="k-means++", n_init=4, max_iter=300, tol=1e-4, seed=0):
         if init != "k-means++":
             raise ValueError(f"init must be 'k-means++' or an array of centres, got {init!r}")
         rng = np.random.default_rng(seed)
-        starts = (kmeans_plusplus(X, k, rng) for _ in range(_check_k(n_init, 10**9, "n_init")))
+        starts = (kmeans_plusplus(X, k, rng) for _ in range(check_int(n_init, "n_init")))
     else:
         starts = [_check_centers(init, X)]
         if starts[0].shape[0] != k:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import check_array, check_int
 from .backend import get_array_module
 from .clustering import BLOCK, _check_k, _check_X, kmeans, row_blocks
 
@@ -156,7 +156,7 @@ def fit_mixture(X, k, *, covariance_type="full", init=None, n_init=1, reg_covar=
     if init is None:
         rng = np.random.default_rng(seed)
         starts = []
-        for _ in range(_check_k(n_init, 10**9, "n_init")):
+        for _ in range(check_int(n_init, "n_init")):
             labels = kmeans(X, k, n_init=1, seed=rng).labels
             hard = (labels[:, None] == xp.arange(k)).astype(X.dtype)
             starts.append(m_step(X, hard, covariance_type, reg_covar))

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import check_int
 from .backend import get_array_module, to_numpy
 from .backend import xp as current_xp
 
@@ -440,8 +441,7 @@ def _check_game(strategies, turns, noise, prob_end):
     for k, s in enumerate(strategies):
         if not isinstance(s, Strategy):
             raise TypeError(f"strategies[{k}] must be a Strategy, got {type(s).__name__}")
-    if isinstance(turns, bool) or not isinstance(turns, int | np.integer) or turns < 1:
-        raise ValueError(f"turns must be a positive int, got {turns!r}")
+    check_int(turns, "turns")
     _probability(noise, "noise")
     if prob_end is not None and not 0 < _probability(prob_end, "prob_end"):
         raise ValueError(f"prob_end must be in (0, 1] or None, got {prob_end}")

@@ -3,7 +3,7 @@
 Every function follows its data: NumPy arrays in, NumPy out; CuPy in, CuPy out.
 """
 
-from ._checks import check_array
+from ._checks import check_array, check_int
 from .backend import get_array_module
 
 
@@ -90,11 +90,7 @@ def most_similar(queries, items, k=5):
     (indices, similarities), each of shape (k,) for one query or (n_queries, k).
     """
     xp, queries, items = _checked_pair(queries, items, ("queries", "items"), ndim_b=(2,))
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"k must be an int, got {type(k).__name__}")
-    n_items = items.shape[0]
-    if not 1 <= k <= n_items:
-        raise ValueError(f"k must be between 1 and the number of items ({n_items}), got {k}")
+    k = check_int(k, "k", high=items.shape[0], high_is="the number of items")
     similarity = normalize_rows(queries) @ normalize_rows(items).T
     best = xp.argsort(-similarity, axis=-1, kind="stable")[..., :k]
     return best, xp.take_along_axis(similarity, best, axis=-1)

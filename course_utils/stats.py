@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import check_array, check_int
 from .backend import get_array_module
 
 
@@ -68,11 +68,7 @@ def gaussian_samples(cov, n_samples, n_trials, seed=0):
     d = cov.shape[0]
     if cov.shape != (d, d) or not bool(xp.allclose(cov, cov.T)):
         raise ValueError(f"cov must be a symmetric square matrix, got shape {cov.shape}")
-    for name, value in (("n_samples", n_samples), ("n_trials", n_trials)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
+    n_samples, n_trials = check_int(n_samples, "n_samples"), check_int(n_trials, "n_trials")
     try:
         L = xp.linalg.cholesky(cov)
     except np.linalg.LinAlgError:

@@ -223,5 +223,5 @@ def test_restarts_keep_the_best_fit():
     X = load_iris().data
     one, five = fit_mixture(X, 3, seed=0), fit_mixture(X, 3, n_init=5, seed=0)
     assert mixture_log_likelihood(X, five.mixture) >= mixture_log_likelihood(X, one.mixture)
-    with pytest.raises(ValueError, match="n_init must be between 1"):
+    with pytest.raises(ValueError, match="n_init must be at least 1"):
         fit_mixture(X, 3, n_init=0)
