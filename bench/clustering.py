@@ -3,6 +3,7 @@
 Both run Lloyd's algorithm from the same k-means++ centres, so they do the same iterations
 (checked: same number, same labels, same inertia) and the times compare like with like.
 Rounds are interleaved so that a slow spell of the machine hits every contender alike.
+scikit-learn runs Lloyd's loop on every core (OpenMP); its time on one thread is shown too.
 
     python bench/clustering.py            # 100000 x 16, k = 8 (the size), float64
     python bench/clustering.py --quick    # 20000 x 16
@@ -12,6 +13,7 @@ import numpy as np
 from _timing import interleaved, report, start
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
+from threadpoolctl import threadpool_limits
 
 from course_utils.clustering import kmeans, kmeans_plusplus
 
@@ -28,12 +30,16 @@ def main():
     def sklearn():
         return KMeans(k, init=init, n_init=1, algorithm="lloyd").fit(X)
 
+    def sklearn_one_thread():
+        with threadpool_limits(1):
+            return sklearn()
+
     a, b = ours(), sklearn()
     assert a.n_iter == b.n_iter_ and np.array_equal(a.labels, b.labels_)
     assert abs(a.inertia - b.inertia_) <= 1e-9 * b.inertia_
     label = f"k-means {n}x{d}, k={k}, {a.n_iter} Lloyd iterations from the same centres"
-    cpu = interleaved({"course_utils (NumPy)": ours, "scikit-learn KMeans": sklearn},
-                      args.rounds)
+    cpu = interleaved({"course_utils (NumPy)": ours, "scikit-learn KMeans": sklearn,
+                       "scikit-learn KMeans, one thread": sklearn_one_thread}, args.rounds)
     report(f"CPU, {label}", cpu, "scikit-learn KMeans")
     if status:
         import cupy

@@ -13,10 +13,14 @@ from ._checks import check_array, check_int
 from .backend import get_array_module
 
 BLOCK = 1 << 20  # entries of a distance block held at once (8 MiB of float64)
-# Multiply-adds of one k-means block: small enough to stay in the CPU cache, and below the
-# size (about 2^18) from which OpenBLAS splits a product over threads, which for products
-# this thin costs more than it saves (on a busy machine, many times more).
-CACHE_BLOCK = 1 << 17
+# Points in one k-means block: the most whose distance product OpenBLAS still does on one
+# thread (2^18 multiply-adds: about 1900 points for k = 8, d = 16), for it splits larger
+# products over threads, which for products this thin costs more than it saves (on a busy
+# machine, many times more). But at least MIN_BLOCK_POINTS, or Python's cost per block
+# dominates (with large d or k the product is thick enough to split anyway).
+ONE_THREAD_PRODUCT = 1 << 18
+MIN_BLOCK_POINTS = 1024
+TRANSPOSE_ROWS = 256  # rows that columns_with_ones copies at once
 LINKAGES = ("single", "complete", "average", "ward")
 
 
@@ -54,23 +58,41 @@ def squared_distances(X, C):
     return xp.maximum(d2, 0)
 
 
-def _assign_blocks(X, centers):
-    """Per block of rows: (rows, one-hot (k, rows) of the nearest centres, min_c |c|² - 2 c.x).
+def columns_with_ones(X):
+    """X's rows as columns, with a row of ones below them: (n, d) -> (d + 1, n).
 
-    |x|² is the same for every centre, so the comparison does without it; add it to the
-    minimum to get the squared distance. A row equally near two centres has two ones.
-    Blocks of about a thousand rows (see CACHE_BLOCK); the (k, rows) layout makes the
-    minimum run along the long axis.
+    Against a column [x, 1], a centre written as the row [-2c, |c|²] gives |c|² - 2 c.x (the
+    squared distance less |x|²) in one product, and a one-hot (k, n) matrix times the
+    transpose gives each centre's sum of points and, last, their count. Points as columns
+    make these thin products faster than points as rows. The copy is made a few rows at a
+    time, which NumPy transposes several times faster than a large array at once.
     """
     xp = get_array_module(X)
-    c_sq, minus_2c = (centers * centers).sum(axis=1)[:, None], -2 * centers
-    blocks = (row_blocks(X.shape[0], centers.size, CACHE_BLOCK) if xp is np  # GPU: few launches
-              else row_blocks(X.shape[0], centers.shape[0]))
-    for rows in blocks:
-        d2 = minus_2c @ X[rows].T  # (k, rows)
-        d2 += c_sq
+    columns = xp.empty((X.shape[1] + 1, X.shape[0]), dtype=X.dtype)
+    columns[-1] = 1
+    for points in row_blocks(X.shape[0], 1, TRANSPOSE_ROWS) if xp is np else [slice(None)]:
+        columns[:-1, points] = X[points].T
+    return columns
+
+
+def _nearest_blocks(columns, centers):
+    """Per block of points of columns = columns_with_ones(X) (d + 1, n): (points, block,
+    hot, partial), block = columns[:, points], hot (k, points) True at each point's nearest
+    centre and partial (points,) = min_c |c|² - 2 c.x.
+
+    |x|² is the same for every centre, so the comparison does without it; add it to partial
+    to get the squared distance. A point equally near two centres has two Trues. Block
+    sizes: see ONE_THREAD_PRODUCT.
+    """
+    xp = get_array_module(columns)
+    C1 = xp.concatenate([-2 * centers, (centers * centers).sum(axis=1)[:, None]], axis=1)
+    per_block = (max(ONE_THREAD_PRODUCT // C1.size, MIN_BLOCK_POINTS) if xp is np
+                 else BLOCK // C1.shape[0])  # GPU: few, large launches
+    for points in row_blocks(columns.shape[1], 1, per_block):
+        block = columns[:, points]
+        d2 = C1 @ block  # (k, points)
         partial = d2.min(axis=0)
-        yield rows, d2 == partial, partial
+        yield points, block, d2 == partial, partial
 
 
 def row_sq_norms(X):
@@ -78,15 +100,16 @@ def row_sq_norms(X):
     return get_array_module(X).einsum("ij,ij->i", X, X)
 
 
-def nearest_center(X, centers, x_sq=None):
+def nearest_center(X, centers, columns=None):
     """Index of each row's nearest centre (the first, on a tie) and the squared distance to
-    it: (n,), (n,). x_sq, the rows' squared norms, can be passed to save recomputing them."""
+    it: (n,), (n,). columns, columns_with_ones(X), can be passed to save building it."""
     xp = get_array_module(X)
+    columns = columns_with_ones(X) if columns is None else columns
     labels = xp.empty(X.shape[0], dtype=xp.int64)
     partial = xp.empty(X.shape[0], dtype=X.dtype)
-    for rows, hot, block_partial in _assign_blocks(X, centers):
-        labels[rows], partial[rows] = hot.argmax(axis=0), block_partial
-    return labels, xp.maximum(partial + (row_sq_norms(X) if x_sq is None else x_sq), 0)
+    for points, _, hot, block_partial in _nearest_blocks(columns, centers):
+        labels[points], partial[points] = hot.argmax(axis=0), block_partial
+    return labels, xp.maximum(partial + row_sq_norms(X), 0)
 
 
 def weighted_means(R, X):
@@ -95,34 +118,34 @@ def weighted_means(R, X):
     return (R.T @ X) / counts[:, None], counts
 
 
-def lloyd_step(X, centers, x_sq=None):
-    """One iteration of Lloyd's algorithm: assign each row to its nearest centre, then move
-    each centre to the mean of its rows. Returns (new centres (k, d), labels (n,), inertia
-    of the old centres). An empty cluster's centre jumps to the row farthest from its own.
-    x_sq, the rows' squared norms, can be passed to save recomputing them every iteration.
+def lloyd_step(X, centers, columns=None):
+    """One iteration of Lloyd's algorithm: assign each row of X (n, d) to its nearest centre,
+    then move each centre to the mean of its rows. Returns (new centres (k, d), labels (n,)).
+    An empty cluster's centre jumps to the row farthest from its own. columns,
+    columns_with_ones(X), can be passed to save building it at every step.
     """
     xp = get_array_module(X)
+    columns = columns_with_ones(X) if columns is None else columns
     k = centers.shape[0]
     labels = xp.empty(X.shape[0], dtype=xp.int64)
     partial = xp.empty(X.shape[0], dtype=X.dtype)
-    sums, counts = xp.zeros_like(centers), xp.zeros(k, dtype=X.dtype)
+    sums = xp.zeros((k, columns.shape[0]), dtype=X.dtype)
     index = xp.arange(k, dtype=X.dtype)
-    for rows, hot, block_partial in _assign_blocks(X, centers):
-        partial[rows], hot = block_partial, hot.astype(X.dtype)
-        sums += hot @ X[rows]  # (k, rows) @ (rows, d): each centre's sum of its rows
-        counts += hot.sum(axis=1)
-        labels[rows] = index @ hot  # the one 1 of each column, by a product (no slow argmin)
-    if float(counts.sum()) != X.shape[0]:  # a row equally near two centres: count it once
-        labels, _ = nearest_center(X, centers)
-        hot = (labels == index[:, None]).astype(X.dtype)
-        sums, counts = hot @ X, hot.sum(axis=1)
-    nearest = xp.maximum(partial + (row_sq_norms(X) if x_sq is None else x_sq), 0)
-    new = sums / xp.maximum(counts, 1)[:, None]
+    for points, block, hot, block_partial in _nearest_blocks(columns, centers):
+        hot = hot.astype(X.dtype)
+        sums += hot @ block.T  # (k, points) @ (points, d + 1): each centre's [sum, count]
+        labels[points] = index @ hot  # the one 1 of each column, by a product (no slow argmax)
+        partial[points] = block_partial
+    if float(sums[:, -1].sum()) != X.shape[0]:  # a point equally near two centres: count it once
+        labels, _ = nearest_center(X, centers, columns)
+        sums = (labels == index[:, None]).astype(X.dtype) @ columns.T
+    counts = sums[:, -1]
+    new = sums[:, :-1] / xp.maximum(counts, 1)[:, None]
     empty = counts == 0
     if bool(empty.any()):
-        farthest = xp.argsort(-nearest)[: int(empty.sum())]
+        farthest = xp.argsort(-(partial + row_sq_norms(X)))[: int(empty.sum())]
         new[empty] = X[farthest]
-    return new, labels, float(nearest.sum())
+    return new, labels
 
 
 def kmeans_plusplus(X, k, seed=0):
@@ -187,17 +210,20 @@ def kmeans(X, k, *, init="k-means++", n_init=4, max_iter=300, tol=1e-4, seed=0):
         starts = [_check_centers(init, X)]
         if starts[0].shape[0] != k:
             raise ValueError(f"init must have k = {k} rows, got shape {starts[0].shape}")
-    threshold = tol * float(X.var(axis=0).mean())
-    x_sq = row_sq_norms(X)
+    max_iter = check_int(max_iter, "max_iter")
+    if not tol >= 0:
+        raise ValueError(f"tol must be >= 0, got {tol!r}")
+    columns = columns_with_ones(X)
+    threshold = tol * float(columns[:-1].var(axis=1).mean())  # X's column variances
     best = None
     for centers in starts:
         labels, n_iter, converged = None, 0, False
         while n_iter < max_iter and not converged:
-            new, new_labels, _ = lloyd_step(X, centers, x_sq)
+            new, new_labels = lloyd_step(X, centers, columns)
             stable = labels is not None and bool((new_labels == labels).all())
             converged = stable or float(((new - centers) ** 2).sum()) <= threshold
             centers, labels, n_iter = new, new_labels, n_iter + 1
-        labels, nearest = nearest_center(X, centers, x_sq)
+        labels, nearest = nearest_center(X, centers, columns)
         result = KMeansResult(centers, labels, float(nearest.sum()), n_iter)
         if best is None or result.inertia < best.inertia:
             best = result

@@ -6,7 +6,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import load_iris, make_blobs
 from sklearn.metrics import silhouette_samples as sk_silhouette_samples
 
-from course_utils import backend
+from course_utils import backend, clustering
 from course_utils.clustering import (
     LINKAGES,
     kmeans,
@@ -34,12 +34,23 @@ def test_squared_distances_match_scipy():
     assert squared_distances(X, X).min() >= 0
 
 
-def test_nearest_center_over_many_blocks():
-    X, C = blobs(5000, 4, 6), blobs(6, 4, 6, seed=1)
-    labels, nearest = nearest_center(X, C)
+@pytest.mark.parametrize("min_points", [1, 7, clustering.MIN_BLOCK_POINTS])
+def test_blocks_of_any_size_give_the_same_step(min_points, monkeypatch):
+    X = blobs(5003, 4, 6)  # 5003 rows: the last block is a short one
+    C = kmeans_plusplus(X, 6, seed=1)
+    monkeypatch.setattr(clustering, "ONE_THREAD_PRODUCT", 1)
+    monkeypatch.setattr(clustering, "MIN_BLOCK_POINTS", min_points)
+    monkeypatch.setattr(clustering, "TRANSPOSE_ROWS", min_points)
+    columns = clustering.columns_with_ones(X)
+    np.testing.assert_array_equal(columns, np.vstack([X.T, np.ones(len(X))]))
+    labels, nearest = nearest_center(X, C, columns)
     full = cdist(X, C, "sqeuclidean")
     np.testing.assert_array_equal(labels, full.argmin(axis=1))
     np.testing.assert_allclose(nearest, full.min(axis=1), atol=1e-9)
+    new, step_labels = lloyd_step(X, C, columns)
+    np.testing.assert_array_equal(step_labels, labels)
+    means = [X[labels == j].mean(axis=0) for j in range(len(C))]
+    np.testing.assert_allclose(new, means, atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -89,15 +100,15 @@ def test_lloyd_never_raises_the_inertia():
     centers = kmeans_plusplus(X, 5, seed=1)
     inertias = []
     for _ in range(10):
-        centers, _, inertia = lloyd_step(X, centers)
-        inertias.append(inertia)
+        inertias.append(float(nearest_center(X, centers)[1].sum()))
+        centers, _ = lloyd_step(X, centers)
     assert all(b <= a + 1e-9 for a, b in zip(inertias, inertias[1:], strict=False))
 
 
 def test_empty_cluster_moves_to_the_farthest_row():
     X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0]])
     centers = np.array([[0.0, 0.5], [100.0, 100.0], [10.0, 0.0]])
-    new, labels, _ = lloyd_step(X, centers)
+    new, labels = lloyd_step(X, centers)
     assert labels.tolist() == [0, 0, 2]
     assert new[1].tolist() in ([0.0, 0.0], [0.0, 1.0])  # a row 0.25 from its centre
 
@@ -105,8 +116,9 @@ def test_empty_cluster_moves_to_the_farthest_row():
 def test_a_row_equally_near_two_centres_goes_to_the_first():
     X = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [10.0, 0.0]])
     centers = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 0.0]])
-    new, labels, inertia = lloyd_step(X, centers)
-    assert labels.tolist() == [0, 0, 1, 2] and inertia == 1.0
+    new, labels = lloyd_step(X, centers)
+    assert labels.tolist() == [0, 0, 1, 2]
+    assert nearest_center(X, centers)[1].tolist() == [0.0, 1.0, 0.0, 0.0]
     np.testing.assert_array_equal(new, [[0.5, 0.0], [2.0, 0.0], [10.0, 0.0]])
     assert nearest_center(X, centers)[0].tolist() == [0, 0, 1, 2]
     theirs = KMeans(3, init=centers, n_init=1, max_iter=1).fit(X)
@@ -168,6 +180,8 @@ def test_linkage_on_iris_matches_scipy():
     (lambda: kmeans(np.ones((3, 2)), 2, init=np.ones((2, 3))), ValueError, "init must have 2 col"),
     (lambda: kmeans(np.ones((3, 2)), 2, init=np.ones((1, 2))), ValueError, "init must have k = 2"),
     (lambda: kmeans([[1.0, np.nan]], 1), ValueError, "X contains NaN"),
+    (lambda: kmeans(np.ones((3, 2)), 2, max_iter=0), ValueError, "max_iter must be at least 1"),
+    (lambda: kmeans(np.ones((3, 2)), 2, tol=-1e-4), ValueError, "tol must be >= 0"),
     (lambda: soft_kmeans(np.ones((3, 2)), np.ones((2, 2)), -1.0), ValueError, "stiffness"),
     (lambda: linkage(np.ones((3, 2)), "centroid"), ValueError, "method must be one of"),
     (lambda: linkage(np.ones((1, 2))), ValueError, "at least 2 samples"),
