@@ -570,8 +570,7 @@ def tournament(strategies, turns=200, repetitions=1, noise=0.0, prob_end=None,
     if not strategies:
         raise ValueError("strategies is empty: give at least one Strategy")
     _check_game(strategies, turns, noise, prob_end)
-    if isinstance(repetitions, bool) or not isinstance(repetitions, int) or repetitions < 1:
-        raise ValueError(f"repetitions must be a positive int, got {repetitions!r}")
+    repetitions = check_int(repetitions, "repetitions")
     if len(strategies) == 1 and not self_play:
         raise ValueError("one strategy without self_play plays no match")
     xp = xp or current_xp()

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import check_array, check_int
 from .backend import get_array_module
 
 
@@ -45,9 +45,7 @@ class Dense(Layer):
 
     def __init__(self, n_in, n_out, *, init="glorot", rng=None, xp=np, dtype=np.float64):
         super().__init__()
-        for name, value in (("n_in", n_in), ("n_out", n_out)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        n_in, n_out = check_int(n_in, "n_in"), check_int(n_out, "n_out")
         std = {"glorot": math.sqrt(2 / (n_in + n_out)), "he": math.sqrt(2 / n_in)}.get(init, init)
         if isinstance(std, str) or not isinstance(std, numbers.Real) or not std >= 0:
             raise ValueError(f"init must be 'glorot', 'he' or a standard deviation >= 0, "
@@ -359,11 +357,9 @@ def fit(model, loss, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=Non
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a Loss, got {type(loss).__name__}")
     X, y = check_data(X, y, loss)
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1
-                                   or not isinstance(batch_size, numbers.Integral)):
-        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    epochs = check_int(epochs, "epochs", low=0)
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size")
     optimizer = optimizer or SGD(model.params.values(), lr=lr)
     rng = np.random.default_rng(seed)
     return [train_epoch(model, loss, X, y, optimizer, batch_size=batch_size, rng=rng)

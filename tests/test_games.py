@@ -236,6 +236,7 @@ def test_holiday_payoffs_are_a_dilemma():
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"turns": 0}, ValueError, "turns"), ({"noise": 1.5}, ValueError, "noise"),
     ({"prob_end": 0}, ValueError, "prob_end"), ({"repetitions": 0}, ValueError, "repetitions"),
+    ({"repetitions": 2.0}, TypeError, "repetitions must be an int"),
     ({"seed": 1.5}, TypeError, "seed"), ({"strategies": []}, ValueError, "empty"),
     ({"strategies": ["TFT"]}, TypeError, "strategies\\[0\\]")])
 def test_tournament_arguments_are_checked(kwargs, error, match):

@@ -176,8 +176,9 @@ def test_gradient_check_catches_a_wrong_backward():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: nn.Dense(0, 3), ValueError, "n_in must be a positive int"),
-    (lambda: nn.Dense(3, 2.5), ValueError, "n_out must be a positive int"),
+    (lambda: nn.Dense(0, 3), ValueError, "n_in must be at least 1"),
+    (lambda: nn.Dense(3, 2.5), TypeError, "n_out must be an int"),
+    (lambda: nn.Dense(True, 2), TypeError, "n_in must be an int"),
     (lambda: nn.Dense(3, 2, init="lecun"), ValueError, "init must be 'glorot', 'he'"),
     (lambda: nn.Dense(3, 2, init=-1.0), ValueError, "init must be"),
     (lambda: nn.LeakyReLU(1.5), ValueError, "slope must be a number in"),
@@ -193,9 +194,11 @@ def test_gradient_check_catches_a_wrong_backward():
     (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[np.nan, 2]], [1]), ValueError,
      "X contains NaN"),
     (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], epochs=-1),
-     ValueError, "epochs must be"),
+     ValueError, "epochs must be at least 0"),
     (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], batch_size=0),
-     ValueError, "batch_size must be"),
+     ValueError, "batch_size must be at least 1"),
+    (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], batch_size="all"),
+     TypeError, "batch_size must be an int"),
     (lambda: nn.fit("net", nn.MeanSquaredError(), [[1, 2]], [1]), TypeError, "model must be"),
     (lambda: nn.fit(nn.mlp([2, 1]), np.mean, [[1, 2]], [1]), TypeError, "loss must be a Loss"),
     (lambda: nn.gradient_check(nn.Tanh(), [[1.0]], nn.MeanSquaredError()), ValueError,
