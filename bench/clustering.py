@@ -15,6 +15,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from threadpoolctl import threadpool_limits
 
+from course_utils import backend
 from course_utils.clustering import kmeans, kmeans_plusplus
 
 
@@ -42,9 +43,7 @@ def main():
                        "scikit-learn KMeans, one thread": sklearn_one_thread}, args.rounds)
     report(f"CPU, {label}", cpu, "scikit-learn KMeans")
     if status:
-        import cupy
-
-        Xg, init_g = cupy.asarray(X), cupy.asarray(init)
+        Xg, init_g = backend.to_device((X, init), "gpu")
         g = kmeans(Xg, k, init=init_g)
         assert g.n_iter == a.n_iter
         assert abs(g.inertia - a.inertia) <= 1e-9 * a.inertia

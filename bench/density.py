@@ -44,11 +44,7 @@ def bench_em(n, rounds, gpu, n_iter=20):
                       rounds)
     report(f"CPU, {label}", cpu, "scikit-learn GaussianMixture")
     if gpu:
-        import cupy
-
-        Xg = cupy.asarray(X)
-        init_g = type(init)(*(cupy.asarray(v) for v in (init.weights, init.means,
-                                                        init.covariances)))
+        Xg, init_g = backend.to_device((X, init), "gpu")  # the data and the whole mixture
 
         def on_device():
             return fit_mixture(Xg, 8, init=init_g, max_iter=n_iter, tol=0)
@@ -75,9 +71,7 @@ def bench_kde(n_queries, n_data, d, rounds, gpu):
                       rounds)
     report(f"CPU, {label}", cpu, "scikit-learn KernelDensity")
     if gpu:
-        import cupy
-
-        data_g, queries_g = cupy.asarray(data), cupy.asarray(queries)
+        data_g, queries_g = backend.to_device((data, queries), "gpu")
         np.testing.assert_allclose(backend.to_numpy(kde_log_density(queries_g, data_g, h)),
                                    ours, rtol=1e-9)
         on_gpu = interleaved({"course_utils (CuPy)":

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from .backend import get_array_module
+from .backend import RERUN, DeviceMismatchError, get_array_module, where
 
 
 def check_array(x, name, *, ndim=(1, 2), xp=None):
@@ -12,9 +12,11 @@ def check_array(x, name, *, ndim=(1, 2), xp=None):
 
     Floats keep their precision (float16 becomes float32); integers and booleans become
     float64. Complex, text and object data raise TypeError; the wrong rank, an empty array
-    or NaN/inf raise ValueError.
+    or NaN/inf raise ValueError. An array on the other device than xp raises
+    DeviceMismatchError (a TypeError) naming x: arrays are moved explicitly, never silently.
     """
     xp = xp or get_array_module(x)
+    check_device(x, name, xp)
     try:
         arr = xp.asarray(x)
     except (TypeError, ValueError) as err:
@@ -54,3 +56,25 @@ def check_int(value, name, *, low=1, high=None, high_is=None):
         bound = f"{high_is} ({high})" if high_is else high
         raise ValueError(f"{name} must be between {low} and {bound}, got {value}")
     return int(value)
+
+
+def check_device(x, name, xp):
+    """Raise DeviceMismatchError, naming x, when x is an array of the other module than xp
+    (lists and scalars belong to neither)."""
+    on_gpu = type(x).__module__.split(".")[0] == "cupy"
+    if on_gpu == (xp is np) and (on_gpu or isinstance(x, np.ndarray)):
+        device = "the GPU (CuPy)" if xp is not np else "the CPU (NumPy)"
+        raise DeviceMismatchError(f"{name} is {where(x)}, but this call works on {device}. "
+                                  f"{RERUN}")
+
+
+def array_module(**arrays):
+    """The array module (numpy or cupy) of the first named argument that is an array; every
+    other array on another device raises DeviceMismatchError naming it. Lists, numbers and
+    None go with either."""
+    first = next((a for a in arrays.values() if isinstance(a, np.ndarray)
+                  or type(a).__module__.split(".")[0] == "cupy"), None)
+    xp = get_array_module(first)
+    for name, a in arrays.items():
+        check_device(a, name, xp)
+    return xp

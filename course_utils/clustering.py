@@ -1,7 +1,10 @@
 """Clustering without labels: k-means (Lloyd, k-means++, soft), the silhouette, and
 agglomerative clustering with single, complete, average and Ward linkage.
 
-Every function follows its data: NumPy arrays in, NumPy out; CuPy in, CuPy out.
+Every function follows its data: NumPy arrays in, NumPy out; CuPy in, CuPy out. A call
+whose arrays are on different devices raises DeviceMismatchError naming the argument.
+Exceptions by design: k-means++ draws its random numbers on the host (NumPy), so it picks the
+same rows on either device, and linkage returns SciPy's linkage matrix as NumPy.
 Distances are computed a block of rows at a time, so memory stays bounded for large n.
 """
 
@@ -9,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_array, check_int
+from ._checks import array_module, check_array, check_int
 from .backend import get_array_module
 
 BLOCK = 1 << 20  # entries of a distance block held at once (8 MiB of float64)
@@ -53,7 +56,7 @@ def squared_distances(X, C):
 
     The expansion is one matrix product; clipped at 0, where rounding can dip below it.
     """
-    xp = get_array_module(X, C)
+    xp = array_module(X=X, C=C)
     d2 = (X * X).sum(axis=1)[:, None] - 2 * (X @ C.T) + (C * C).sum(axis=1)
     return xp.maximum(d2, 0)
 
@@ -103,7 +106,7 @@ def row_sq_norms(X):
 def nearest_center(X, centers, columns=None):
     """Index of each row's nearest centre (the first, on a tie) and the squared distance to
     it: (n,), (n,). columns, columns_with_ones(X), can be passed to save building it."""
-    xp = get_array_module(X)
+    xp = array_module(X=X, centers=centers, columns=columns)
     columns = columns_with_ones(X) if columns is None else columns
     labels = xp.empty(X.shape[0], dtype=xp.int64)
     partial = xp.empty(X.shape[0], dtype=X.dtype)
@@ -114,6 +117,7 @@ def nearest_center(X, centers, columns=None):
 
 def weighted_means(R, X):
     """Centres c_k = sum_n R[n, k] x_n / sum_n R[n, k] and the weights N_k: (k, d), (k,)."""
+    array_module(R=R, X=X)
     counts = R.sum(axis=0)
     return (R.T @ X) / counts[:, None], counts
 
@@ -124,7 +128,7 @@ def lloyd_step(X, centers, columns=None):
     An empty cluster's centre jumps to the row farthest from its own. columns,
     columns_with_ones(X), can be passed to save building it at every step.
     """
-    xp = get_array_module(X)
+    xp = array_module(X=X, centers=centers, columns=columns)
     columns = columns_with_ones(X) if columns is None else columns
     k = centers.shape[0]
     labels = xp.empty(X.shape[0], dtype=xp.int64)
@@ -151,6 +155,10 @@ def lloyd_step(X, centers, columns=None):
 def kmeans_plusplus(X, k, seed=0):
     """k initial centres drawn from the rows of X (n, d) -> (k, d): the first uniformly, each
     next one with probability proportional to its squared distance to the nearest chosen one.
+
+    The distances are computed on X's device; the random numbers are drawn on the host by a
+    NumPy Generator (seed: an int or a Generator), so the same seed picks the same rows on
+    the CPU and on the GPU. The centres are on X's device.
     """
     X = _check_X(X)
     k = _check_k(k, X.shape[0])
@@ -173,8 +181,9 @@ def kmeans_plusplus(X, k, seed=0):
 
 @dataclass(frozen=True)
 class KMeansResult:
-    """The fitted centres (k, d), each row's label (n,), the inertia (the sum of squared
-    distances to the nearest centre) and the number of Lloyd iterations run."""
+    """The fitted centres (k, d), each row's label (n,), both on X's device, the inertia (the
+    sum of squared distances to the nearest centre, a float) and the number of Lloyd
+    iterations run. backend.to_device(result, "cpu") moves it whole."""
 
     centers: object
     labels: object
@@ -187,13 +196,15 @@ def kmeans(X, k, *, init="k-means++", n_init=4, max_iter=300, tol=1e-4, seed=0):
 
     Parameters
     ----------
-    X : array of shape (n, d)
+    X : array of shape (n, d), NumPy or CuPy: the work and the result stay on its device
     k : int, the number of clusters
-    init : "k-means++" or an array of shape (k, d) of initial centres (then one run)
+    init : "k-means++" or an array of shape (k, d) of initial centres (then one run), on X's
+        device
     n_init : restarts from different k-means++ draws
     max_iter, tol : stop when the labels no longer change, or when the squared centre shift
         is at most tol times the mean variance of X's columns (scikit-learn's rule)
-    seed : int or numpy Generator for the k-means++ draws
+    seed : int or numpy Generator for the k-means++ draws (made on the host, so a seed gives
+        the same starts on both devices)
 
     Returns
     -------
@@ -235,7 +246,7 @@ def soft_assignments(X, centers, stiffness):
 
     β (stiffness) -> infinity gives hard k-means labels; β = 0 shares every point equally.
     """
-    xp = get_array_module(X)
+    xp = array_module(X=X, centers=centers)
     logits = -stiffness * squared_distances(X, centers)
     logits -= logits.max(axis=1, keepdims=True)  # exp of at most 0: no overflow
     R = xp.exp(logits)
@@ -243,8 +254,8 @@ def soft_assignments(X, centers, stiffness):
 
 
 def soft_kmeans(X, init, stiffness, *, max_iter=500, tol=1e-10):
-    """Soft k-means from initial centres init (k, d): alternate responsibilities and
-    responsibility-weighted means until the centres move less than tol.
+    """Soft k-means from initial centres init (k, d), on X's device: alternate responsibilities
+    and responsibility-weighted means until the centres move less than tol.
 
     Returns (centres (k, d), responsibilities (n, k), iterations run).
     """
@@ -265,7 +276,7 @@ def silhouette_samples(X, labels):
     its cluster, b_i to the members of the nearest other cluster; 0 in a one-point cluster. (n,)
     """
     X = _check_X(X, min_samples=2)
-    xp = get_array_module(X)
+    xp = array_module(X=X, labels=labels)
     labels = xp.asarray(labels)
     if labels.shape != (X.shape[0],):
         raise ValueError(f"labels must have shape ({X.shape[0]},) like X's rows, "
@@ -302,8 +313,11 @@ def pairwise_distances(X):
 
 
 def lance_williams(method, d_ki, d_kj, d_ij, n_i, n_j, n_k):
-    """Distance from every cluster k to the merger of clusters i and j, from the old distances."""
-    xp = get_array_module(d_ki)
+    """Distance from every cluster k to the merger of clusters i and j, from the old distances.
+
+    d_ki, d_kj and n_k are arrays (one entry per cluster k), or numbers; d_ij, n_i, n_j numbers.
+    """
+    xp = array_module(d_ki=d_ki, d_kj=d_kj, d_ij=d_ij, n_i=n_i, n_j=n_j, n_k=n_k)
     if method == "single":
         return xp.minimum(d_ki, d_kj)
     if method == "complete":
@@ -319,7 +333,9 @@ def linkage(X, method="ward"):
     """Agglomerative clustering: start with every row alone and merge the two closest clusters,
     n - 1 times, updating the distances by the Lance-Williams formula. O(n^3): for teaching.
 
-    Returns SciPy's linkage matrix (n - 1, 4), as NumPy: row t merges clusters Z[t, 0] < Z[t, 1]
+    The distances live on X's device; the loop reads one pair per merge back to the host.
+    Returns SciPy's linkage matrix (n - 1, 4), as NumPy on either device (for SciPy's
+    dendrogram and fcluster): row t merges clusters Z[t, 0] < Z[t, 1]
     at height Z[t, 2] into cluster n + t of Z[t, 3] rows.
     """
     X = _check_X(X, min_samples=2)

@@ -2,7 +2,9 @@
 and kernel density estimates with Gaussian and Epanechnikov kernels.
 
 Densities are computed in log space (log-sum-exp), so nothing underflows far from the data.
-Every function follows its data: NumPy arrays in, NumPy out; CuPy in, CuPy out.
+Every function follows its data: NumPy arrays in, NumPy out; CuPy in, CuPy out. A mixture's
+arrays must be on the device of the data it meets (backend.to_device(mixture) moves them all),
+else a DeviceMismatchError names the argument.
 """
 
 import math
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_array, check_int
+from ._checks import check_array, check_device, check_int
 from .backend import get_array_module
 from .clustering import BLOCK, _check_k, _check_X, kmeans, row_blocks
 
@@ -34,7 +36,8 @@ def logsumexp(a, axis, *, overwrite=False):
 @dataclass(frozen=True)
 class Mixture:
     """A Gaussian mixture: weights (k,), means (k, d) and covariances, of shape (k, d, d) when
-    covariance_type is "full", (k, d) for "diag" and (k,) for "spherical" (sigma_k^2 I)."""
+    covariance_type is "full", (k, d) for "diag" and (k,) for "spherical" (sigma_k^2 I).
+    The arrays live on one device; backend.to_device(mixture, "gpu" | "cpu") moves them all."""
 
     weights: object
     means: object
@@ -49,6 +52,12 @@ class Mixture:
         return k - 1 + k * d + k * per_component[self.covariance_type]
 
 
+def _check_mixture_device(mixture, xp, name="mixture"):
+    """Raise DeviceMismatchError, naming the field, when an array of mixture is not on xp."""
+    for field in ("weights", "means", "covariances"):
+        check_device(getattr(mixture, field), f"{name}.{field}", xp)
+
+
 def component_log_densities(X, mixture):
     """log(w_k N(x_n | mu_k, Sigma_k)) for every row x_n of X (n, d) and component k: (n, k).
 
@@ -57,6 +66,7 @@ def component_log_densities(X, mixture):
     L_k^-T side by side: one matrix product of shape (n, d) @ (d, k d).
     """
     xp = get_array_module(X)
+    _check_mixture_device(mixture, xp)
     w, mu, cov = mixture.weights, mixture.means, mixture.covariances
     k, d = mu.shape
     if mixture.covariance_type == "full":
@@ -91,6 +101,7 @@ def m_step(X, R, covariance_type="full", reg_covar=1e-6):
     N_k = sum_n r_nk, w_k = N_k / n, mu_k = sum_n r_nk x_n / N_k and Sigma_k the
     responsibility-weighted covariance about mu_k, plus reg_covar on its diagonal."""
     xp = get_array_module(X)
+    check_device(R, "R", xp)
     d = X.shape[1]
     counts = R.sum(axis=0) + 10 * xp.finfo(X.dtype).eps  # an empty component divides by ~0, not 0
     means = (R.T @ X) / counts[:, None]
@@ -136,7 +147,9 @@ def fit_mixture(X, k, *, covariance_type="full", init=None, n_init=1, reg_covar=
 
     Parameters
     ----------
-    init : a Mixture to start from; default one M-step from the labels of a seeded k-means.
+    X : array of shape (n, d), NumPy or CuPy: the fit and its mixture are on its device
+    init : a Mixture to start from, on X's device; default one M-step from the labels of a
+        seeded k-means (its k-means++ draws are made on the host: the same on both devices).
     n_init : without init, the number of k-means starts; the fit of highest final
         log-likelihood is kept (EM, like k-means, finds a local maximum).
     reg_covar : added to every covariance's diagonal, so no component collapses onto a point.
@@ -165,6 +178,7 @@ def fit_mixture(X, k, *, covariance_type="full", init=None, n_init=1, reg_covar=
                          f"{(k, X.shape[1])}, got {init.covariance_type} and "
                          f"{init.means.shape}")
     else:
+        _check_mixture_device(init, xp, "init")
         starts = [init]
     fits = [_em(X, start, reg_covar, max_iter, tol) for start in starts]
     return max(fits, key=lambda fit: mixture_log_likelihood(X, fit.mixture))
@@ -203,8 +217,8 @@ def rule_of_thumb_bandwidth(data, rule="scott"):
     return factor(n, d) * float(data.var(axis=0, ddof=1).mean()) ** 0.5
 
 
-def _check_data(data, name="data"):
-    data = check_array(data, name)
+def _check_data(data, name="data", xp=None):
+    data = check_array(data, name, xp=xp)
     return data[:, None] if data.ndim == 1 else data
 
 
@@ -222,11 +236,12 @@ def kde_log_density(queries, data, bandwidth, kernel="gaussian"):
     Gaussian: K_h(u) = (2 pi h^2)^(-d/2) exp(-|u|^2 / (2 h^2)).
     Epanechnikov: K_h(u) = (d + 2) / (2 V_d h^d) (1 - |u|^2 / h^2) for |u| < h, else 0
     (V_d the volume of the unit ball), so log p is -inf beyond h of every data point.
-    1-D inputs are taken as one feature. Computed a block of queries at a time.
+    1-D inputs are taken as one feature. Computed a block of queries at a time, on data's
+    device (queries: an array on the same device, or a list).
     """
     data = _check_data(data)
     xp = get_array_module(data)
-    queries = _check_data(queries, "queries").astype(data.dtype)
+    queries = _check_data(queries, "queries", xp).astype(data.dtype)
     if queries.shape[1] != data.shape[1]:
         raise ValueError(f"queries must have {data.shape[1]} features like data, "
                          f"got shape {queries.shape}")
@@ -260,9 +275,11 @@ def kde_log_density(queries, data, bandwidth, kernel="gaussian"):
 def cv_bandwidth(data, bandwidths, *, kernel="gaussian", folds=5, seed=0):
     """The bandwidth with the highest held-out log-likelihood, and the score of each.
 
-    folds : an int (a shuffled split into that many folds) or a list of (train, test) index
-        arrays. A score is the sum of log p(x) over a fold's held-out points, averaged over
-        the folds (what scikit-learn's GridSearchCV reports for KernelDensity).
+    bandwidths : a sequence of positive floats (on the host).
+    folds : an int (a shuffled split into that many folds, drawn on the host) or a list of
+        (train, test) index arrays; either way the indices are copied to data's device.
+        A score is the sum of log p(x) over a fold's held-out points, averaged over the folds
+        (what scikit-learn's GridSearchCV reports for KernelDensity).
     Returns (best bandwidth, scores (len(bandwidths),) as NumPy).
     """
     data = _check_data(data)

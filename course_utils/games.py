@@ -9,6 +9,11 @@ Random numbers are counter-based: uniform(key, counter) is a hash (SplitMix64) o
 key and the counter (turn, seat, purpose), so a match draws the same numbers alone or in a
 batch of a million, and on NumPy and CuPy alike. Match (i, j, r) of ``tournament(seed=s)`` has
 the key ``match_seed(s, i, j, r)``: ``play_match(a, b, seed=match_seed(s, i, j, r))`` replays it.
+
+Devices: ``tournament`` plays on the current device (or ``xp``) and returns NumPy results, small
+tables for printing and plotting; ``play_match`` and ``tournament_by_loop`` are the plain
+reference loops, always NumPy. ``replicator`` and ``moran`` follow their payoff matrix: pass it
+through ``backend.asarray`` to evolve on the GPU. The other array functions follow their arrays.
 """
 
 from dataclasses import dataclass
@@ -16,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_device, check_int
 from .backend import get_array_module, to_numpy
 from .backend import xp as current_xp
 
@@ -85,8 +90,14 @@ def _seed_int(seed, name="seed"):
     return int(seed) % 2**64
 
 
-def seed_keys(seed, *indices, xp=np):
-    """One uint64 key per entry of the broadcast index arrays: mix(mix(seed) ^ i ...)."""
+def seed_keys(seed, *indices, xp=None):
+    """One uint64 key per entry of the broadcast index arrays: mix(mix(seed) ^ i ...).
+
+    On xp, by default the index arrays' module (numpy for lists and ints); the keys are the
+    same integers on both devices."""
+    xp = xp or next((m for m in map(get_array_module, indices) if m is not np), np)
+    for k, index in enumerate(indices):
+        check_device(index, f"indices[{k}]", xp)
     shape = np.broadcast_shapes(*(np.shape(i) for i in indices)) or (1,)
     key = _mix(xp.asarray(np.full(shape, _seed_int(seed), dtype=np.uint64)))
     for index in indices:
@@ -100,8 +111,10 @@ def match_seed(seed, i, j, repetition):
 
 
 def uniform(keys, counter):
-    """Uniform numbers in [0, 1), one per key, for an int counter: float64 array like keys."""
+    """Uniform numbers in [0, 1), one per key, for an int counter (or an array of counters that
+    broadcasts with keys, on keys' device): float64 array on keys' device."""
     xp = get_array_module(keys)
+    check_device(counter, "counter", xp)
     counter = xp.asarray(counter, dtype=xp.uint64).reshape(-1)  # 1-D: wraps without warnings
     bits = _mix(keys + counter * _GAMMA) >> _S11
     return bits.astype(xp.float64) * 2.0**-53
@@ -133,9 +146,12 @@ class Seen:
                  "xp")
 
     def __init__(self, turn, mine, theirs, my_defections, their_defections, u, state):
+        self.xp = get_array_module(u)
+        for name, value in (("mine", mine), ("theirs", theirs), ("my_defections", my_defections),
+                            ("their_defections", their_defections)):
+            check_device(value, name, self.xp)
         self.turn, self.mine, self.theirs, self.u, self.state = turn, mine, theirs, u, state
         self.my_defections, self.their_defections = my_defections, their_defections
-        self.xp = get_array_module(u)
 
     @property
     def n(self):
@@ -160,8 +176,9 @@ class Strategy:
     name = "Strategy"
     first = C
 
-    def start(self, n, xp):
-        """Fresh per-seat state for n seats (a dict of arrays); most strategies need none."""
+    def start(self, n, xp=None):
+        """Fresh per-seat state for n seats (a dict of arrays on xp, by default the current
+        device); most strategies need none."""
         return {}
 
     def opening(self, h):
@@ -358,7 +375,8 @@ class Shubik(Strategy):
 
     name = "Shubik"
 
-    def start(self, n, xp):
+    def start(self, n, xp=None):
+        xp = xp or current_xp()
         return {"runs": xp.zeros(n, dtype=xp.int64), "left": xp.zeros(n, dtype=xp.int64)}
 
     def rule(self, h):
@@ -451,7 +469,8 @@ def play_match(a, b, turns=200, noise=0.0, prob_end=None, payoffs=AXELROD, seed=
     """One match of a against b, one turn at a time in plain Python: the reference loop.
 
     noise flips each intended move with probability noise; with prob_end the match ends after
-    each turn with that probability (at most turns). Returns a Match.
+    each turn with that probability (at most turns). Returns a Match of NumPy arrays: the loop
+    runs with NumPy on the CPU whatever the device (one match is too small for a GPU).
     """
     _check_game([a, b], turns, noise, prob_end)
     table = check_payoffs(payoffs)
@@ -483,7 +502,8 @@ def play_match(a, b, turns=200, noise=0.0, prob_end=None, payoffs=AXELROD, seed=
 
 @dataclass
 class Tournament:
-    """Results of a round robin of n strategies over r repetitions (NumPy arrays).
+    """Results of a round robin of n strategies over r repetitions: NumPy arrays whichever
+    device played it (they are small, and go to printing and plotting).
 
     totals[i, j, k]: i's total score against j in repetition k (i == j: the mean of the two
     seats); lengths[i, j, k]: that match's turns; payoff_matrix[i, j]: i's mean score per turn
@@ -564,7 +584,9 @@ def tournament(strategies, turns=200, repetitions=1, noise=0.0, prob_end=None,
     """Round robin of every strategy against every other (and itself when self_play), each
     pairing played repetitions times, all matches advancing together one turn at a time.
 
-    xp: numpy or cupy (default: the course's current device). Returns a Tournament.
+    xp: numpy or cupy (default: the course's current device), where the matches are played;
+    the random numbers are the same on both, so the results are identical. Returns a
+    Tournament of NumPy arrays whichever the device (n × n × repetitions numbers).
     """
     strategies = list(strategies)
     if not strategies:
@@ -623,7 +645,8 @@ def tournament(strategies, turns=200, repetitions=1, noise=0.0, prob_end=None,
 
 def tournament_by_loop(strategies, turns=200, repetitions=1, noise=0.0, prob_end=None,
                        payoffs=AXELROD, seed=None, self_play=True):
-    """The same tournament, one play_match after another: the reference for ``tournament``."""
+    """The same tournament, one play_match after another: the reference for ``tournament``
+    (plain NumPy on the CPU, whatever the device)."""
     strategies = list(strategies)
     seed = _seed_int(seed)
     pairs = _pairs(len(strategies), repetitions, self_play)
@@ -653,8 +676,10 @@ def _check_matrix(payoff_matrix):
 
 def replicator(payoff_matrix, shares, steps=200, dt=0.1):
     """Replicator dynamics dx_i/dt = x_i (f_i - x.f), f = A x, in steps of dt, each taken as
-    x <- x exp(dt (f - x.f)), renormalised (stays on the simplex). Returns (steps + 1, n)."""
+    x <- x exp(dt (f - x.f)), renormalised (stays on the simplex). Returns (steps + 1, n) on
+    payoff_matrix's device (shares: a list, or an array on the same device)."""
     xp, a = _check_matrix(payoff_matrix)
+    check_device(shares, "shares", xp)
     x = xp.asarray(shares, dtype=xp.float64)
     if x.shape != (a.shape[0],) or bool((x < 0).any()) or not float(x.sum()) > 0:
         raise ValueError(f"shares must be {a.shape[0]} non-negative numbers with a positive "
@@ -673,8 +698,12 @@ def moran(payoff_matrix, counts, steps=1000, runs=1, seed=None, intensity=1.0, r
     to its fitness 1 - w + w * (its mean payoff against the rest of the population), copies
     itself over one chosen uniformly (itself included). payoff_matrix[i, j]: i's payoff against
     j (e.g. Tournament.payoff_matrix). Returns counts over time, (steps + 1, runs, n) int, or
-    with record=False only the final counts, (runs, n)."""
+    with record=False only the final counts, (runs, n).
+
+    Runs on payoff_matrix's device (counts: a list, or an array on the same device); the
+    random numbers are counter-based (``uniform``), the same on both devices."""
     xp, a = _check_matrix(payoff_matrix)
+    check_device(counts, "counts", xp)
     counts = xp.asarray(counts)
     n, size = a.shape[0], int(counts.sum())
     if counts.shape != (n,) or bool((counts < 0).any()) or size < 2:

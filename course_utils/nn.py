@@ -4,7 +4,11 @@ A layer maps x of shape (n_samples, n_in) to y of shape (n_samples, n_out). ``fo
 keeps what the backward pass needs; ``backward(dy)`` takes dL/dy and returns dL/dx, leaving
 dL/dθ in ``grads`` under the same keys as ``params``. A loss's ``forward(z, y)`` returns the
 mean loss and its ``backward()`` returns dL/dz. Every function follows its data: NumPy in,
-NumPy out; CuPy in, CuPy out.
+NumPy out; CuPy in, CuPy out. ``Dense`` and ``mlp`` create their parameters on the current
+device (``backend.xp()``) unless given ``xp``; their weights are drawn by NumPy from the seed
+either way, so a network starts from the same numbers on the CPU and the GPU. Calling a layer,
+a loss, ``fit``, ``train_epoch`` or ``gradient_check`` with arrays on another device than the
+model's parameters raises ``DeviceMismatchError`` naming the argument.
 """
 
 import math
@@ -12,7 +16,8 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_array, check_int
+from . import backend
+from ._checks import array_module, check_array, check_device, check_int
 from .backend import get_array_module
 
 
@@ -30,10 +35,24 @@ class Layer:
         self.params, self.grads = {}, {}
 
     def __call__(self, x):
+        """forward(x), once x is known to be on the device of the parameters."""
+        check_device(x, "x", _module_of(self, x))
         return self.forward(x)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
+
+
+def _module_of(model, X):
+    """The array module of model's parameters (each on the first one's device), or X's when
+    the model has none: the device a call on model and X works on."""
+    params = model.params
+    if not params:
+        return get_array_module(X)
+    xp = get_array_module(next(iter(params.values())))
+    for name, p in params.items():
+        check_device(p, f"model.params[{name!r}]", xp)
+    return xp
 
 
 class Dense(Layer):
@@ -41,15 +60,18 @@ class Dense(Layer):
 
     W is drawn from N(0, std²): std = sqrt(2 / (n_in + n_out)) for init="glorot" (tanh,
     sigmoid), sqrt(2 / n_in) for init="he" (ReLU), or the number given; b starts at 0.
+    W is drawn by NumPy from rng (a seed or a Generator) and then put on xp's device (the
+    current device when xp is None), so the CPU and the GPU start from the same weights.
     """
 
-    def __init__(self, n_in, n_out, *, init="glorot", rng=None, xp=np, dtype=np.float64):
+    def __init__(self, n_in, n_out, *, init="glorot", rng=None, xp=None, dtype=np.float64):
         super().__init__()
         n_in, n_out = check_int(n_in, "n_in"), check_int(n_out, "n_out")
         std = {"glorot": math.sqrt(2 / (n_in + n_out)), "he": math.sqrt(2 / n_in)}.get(init, init)
         if isinstance(std, str) or not isinstance(std, numbers.Real) or not std >= 0:
             raise ValueError(f"init must be 'glorot', 'he' or a standard deviation >= 0, "
                              f"got {init!r}")
+        xp = xp or backend.xp()
         rng = np.random.default_rng(rng)  # drawn by NumPy, so CPU and GPU start alike
         W = rng.normal(0, std, (n_in, n_out))
         self.params = {"W": xp.asarray(W, dtype=dtype), "b": xp.zeros(n_out, dtype=dtype)}
@@ -166,17 +188,24 @@ class Sequential(Layer):
 ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU}
 
 
-def mlp(sizes, activation="tanh", *, init=None, seed=0, xp=np, dtype=np.float64):
+def mlp(sizes, activation="tanh", *, init=None, seed=0, xp=None, dtype=np.float64):
     """A multilayer perceptron: Dense layers of the given sizes, the activation between them.
 
     sizes = (n_in, hidden..., n_out); the last Dense layer has no activation (its output is
-    the logits a loss takes). init defaults to "he" for ReLUs and "glorot" otherwise.
+    the logits a loss takes). init defaults to "he" for ReLUs and "glorot" otherwise. The
+    weights are drawn by NumPy from seed and put on xp's device (None: the current device),
+    so one seed gives the same network on the CPU and the GPU.
+
+    Returns
+    -------
+    Sequential: Dense, activation, ..., Dense; parameters of dtype on xp's device.
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least n_in and n_out, got {sizes!r}")
     init = init or ("he" if "relu" in activation else "glorot")
+    xp = xp or backend.xp()
     rng = np.random.default_rng(seed)
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
@@ -189,6 +218,8 @@ class Loss:
     """A loss: forward(z, y) returns the mean over samples; backward() returns dL/dz."""
 
     def __call__(self, z, y):
+        """forward(z, y), once y is known to be on z's device."""
+        check_device(y, "y", get_array_module(z))
         return self.forward(z, y)
 
     def __repr__(self):
@@ -244,10 +275,12 @@ class SoftmaxCrossEntropy(Loss):
 
 
 def check_data(X, y, loss=None, xp=None):
-    """X as a 2-D float array and y as labels or targets fit for the loss, on one module."""
-    xp = xp or get_array_module(X, y)
+    """X as a 2-D float array and y as labels or targets fit for the loss, both on module xp
+    (default X's); an array on the other device raises DeviceMismatchError naming it."""
+    xp = xp or get_array_module(X)
     X = check_array(X, "X", ndim=(2,), xp=xp)
     if isinstance(loss, SoftmaxCrossEntropy):
+        check_device(y, "y", xp)
         y = xp.asarray(y)
         if y.dtype.kind not in "iu" or y.ndim != 1:
             raise TypeError(f"y must be a 1-D array of integer class labels, got dtype "
@@ -264,6 +297,8 @@ def numerical_gradient(f, x, eps=1e-6):
     """Central differences (f(x + εeᵢ) - f(x - εeᵢ)) / 2ε for every entry i of the array x.
 
     f takes no arguments and reads x, which is changed in place and restored. Error O(ε²).
+    A by-hand reference, one entry at a time: on a GPU each entry costs two evaluations and
+    a few device-to-host reads (.item(), float), fine for the small arrays it checks.
     """
     grad = get_array_module(x).zeros(x.shape, dtype=x.dtype)
     flat, gflat = x.reshape(-1), grad.reshape(-1)  # views: writing flat[i] changes x
@@ -280,7 +315,7 @@ def numerical_gradient(f, x, eps=1e-6):
 
 def relative_error(a, b):
     """‖a - b‖ / (‖a‖ + ‖b‖): 0 when equal, 1 when opposite; 0 when both are zero."""
-    xp = get_array_module(a, b)
+    xp = array_module(a=a, b=b)
     denominator = float(xp.linalg.norm(a) + xp.linalg.norm(b))
     return float(xp.linalg.norm(a - b)) / denominator if denominator > 0 else 0.0
 
@@ -291,13 +326,14 @@ def gradient_check(model, X, loss=None, y=None, *, eps=1e-6, seed=0):
     The scalar checked is loss(model(X), y), or Σ model(X) ⊙ R for a fixed random R when
     loss is None (so a single layer is checked on every output). Returns a dict: "x" for
     dL/dX, then one entry per parameter ('W', 'b', or '0.W', ... for a Sequential).
-    Use float64: in float32 rounding alone gives errors near 1e-3.
+    Use float64: in float32 rounding alone gives errors near 1e-3. X and y must be on the
+    device of the model's parameters (DeviceMismatchError otherwise).
     """
     if not isinstance(model, Layer):
         raise TypeError(f"model must be a Layer, got {type(model).__name__}")
     if loss is not None and not isinstance(loss, Loss):
         raise TypeError(f"loss must be a Loss, got {type(loss).__name__}")
-    xp = get_array_module(X)
+    xp = _module_of(model, X)
     X = check_array(X, "X", ndim=(2,), xp=xp).copy()
     if loss is None:
         R = xp.asarray(np.random.default_rng(seed).standard_normal(model.forward(X).shape),
@@ -328,8 +364,13 @@ def gradient_check(model, X, loss=None, y=None, *, eps=1e-6, seed=0):
 
 def train_epoch(model, loss, X, y, optimizer, *, batch_size=None, rng=None):
     """One pass over (X, y) in shuffled mini-batches (the whole set when batch_size is None),
-    one optimizer step per batch. Inputs are trusted (see fit). Returns the mean batch loss.
+    one optimizer step per batch. Inputs are trusted (see fit), but for their device: X or y
+    on another device than the model's parameters raises DeviceMismatchError. Returns the
+    mean batch loss, a float (one device-to-host copy per epoch).
     """
+    xp = _module_of(model, X)
+    check_device(X, "X", xp)
+    check_device(y, "y", xp)
     n = len(X)
     if batch_size is None or batch_size >= n:
         batches = [(X, y)]
@@ -349,6 +390,8 @@ def fit(model, loss, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=Non
 
     optimizer is any course_utils.optim optimizer over model.params; by default plain
     gradient descent, SGD(lr=lr). batch_size=None is full-batch; seed fixes the shuffling.
+    X and y must be on the device of the model's parameters (DeviceMismatchError otherwise);
+    lists are put there.
     """
     from .optim import SGD
 
@@ -356,7 +399,7 @@ def fit(model, loss, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=Non
         raise TypeError(f"model must be a Layer, got {type(model).__name__}")
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a Loss, got {type(loss).__name__}")
-    X, y = check_data(X, y, loss)
+    X, y = check_data(X, y, loss, _module_of(model, X))
     epochs = check_int(epochs, "epochs", low=0)
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size")

@@ -4,11 +4,13 @@ An optimizer holds a list of parameter arrays θ and updates them in place:
 ``opt = Adam(params, lr=1e-3)``, then ``opt.step(grads)`` once per (mini-)batch with the
 gradients g = ∇L(θ) in the same order. t counts the steps from 1. Weight decay λ adds λθ to
 g first (L2 regularisation, as in torch.optim, not AdamW's decoupled decay). NumPy or CuPy
-arrays alike: the state lives on the parameters' device.
+arrays alike: the state lives on the parameters' device, all parameters share one device, and
+a gradient on another device raises DeviceMismatchError naming it (never a silent copy).
 """
 
 import numbers
 
+from ._checks import check_device
 from .backend import get_array_module
 
 
@@ -25,7 +27,8 @@ def _check_number(name, value, low, high=float("inf"), *, low_open=False, high_o
 
 
 class Optimizer:
-    """Holds the parameters; subclasses define update(i, θ, g) for parameter number i."""
+    """Holds the parameters; subclasses define update(state, θ, g) for each parameter θ, its
+    gradient g and its state (a dict of arrays on θ's device, created at the first step)."""
 
     def __init__(self, params, lr, weight_decay):
         self.params = list(params)
@@ -35,18 +38,21 @@ class Optimizer:
             if getattr(p, "dtype", None) is None or p.dtype.kind != "f":
                 raise TypeError(f"params[{i}] must be a float array (updated in place), "
                                 f"got {type(p).__name__}")
+            check_device(p, f"params[{i}]", get_array_module(self.params[0]))
         self.lr = _check_number("lr", lr, 0, low_open=True)
         self.weight_decay = _check_number("weight_decay", weight_decay, 0)
         self.t = 0
         self.state = [{} for _ in self.params]
 
     def step(self, grads):
-        """One update of every parameter, in place, from its gradient."""
+        """One update of every parameter, in place, from its gradient (on its device)."""
         grads = list(grads)
         if len(grads) != len(self.params):
             raise ValueError(f"grads must hold one gradient per parameter: got {len(grads)} "
                              f"for {len(self.params)} parameters")
+        xp = get_array_module(self.params[0])
         for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+            check_device(g, f"grads[{i}]", xp)
             if g.shape != p.shape:
                 raise ValueError(f"grads[{i}] has shape {g.shape}, params[{i}] has {p.shape}")
         self.t += 1

@@ -1,9 +1,11 @@
 """Cosine similarity, cos θ = a·b / (|a| |b|), for one pair or all pairs of rows.
 
-Every function follows its data: NumPy arrays in, NumPy out; CuPy in, CuPy out.
+Every function follows its data: NumPy arrays in, NumPy out; CuPy in, CuPy out (lists go
+with either). A NumPy array and a CuPy array in one call raise DeviceMismatchError naming
+the one on the other device.
 """
 
-from ._checks import check_array, check_int
+from ._checks import array_module, check_array, check_int
 from .backend import get_array_module
 
 
@@ -24,8 +26,12 @@ def normalize_rows(x):
 
 
 def _checked_pair(a, b, names=("a", "b"), ndim_b=(1, 2)):
-    """a and b validated, on one array module, with the same number of features."""
-    xp = get_array_module(a, b)
+    """a and b validated, on one array module, with the same number of features.
+
+    The module is a's when a is an array, else b's; the other one on another device raises
+    DeviceMismatchError naming it.
+    """
+    xp = array_module(**{names[0]: a, names[1]: b})
     a, b = check_array(a, names[0], xp=xp), check_array(b, names[1], ndim=ndim_b, xp=xp)
     if a.shape[-1] != b.shape[-1]:
         raise ValueError(f"{names[0]} and {names[1]} must have the same number of features "
@@ -67,8 +73,9 @@ def cosine_distance(a, b=None):
 
     Shapes as in cosine_similarity. Not a metric (no triangle inequality), but a dissimilarity.
     """
-    xp = get_array_module(a, b)
-    distance = xp.clip(1 - cosine_similarity(a, b), 0, 2)
+    similarity = cosine_similarity(a, b)  # validates a and b
+    xp = get_array_module(similarity)
+    distance = xp.clip(1 - similarity, 0, 2)
     if b is None:
         xp.fill_diagonal(distance, 0)
     return distance

@@ -2,7 +2,9 @@
 (divide by N - 1) estimates, and what each one costs in bias and mean squared error.
 
 X is (n_samples, n_features), or (n_batches, n_samples, n_features): a batch of samples
-estimated at once, one result per batch entry. NumPy arrays in, NumPy out; CuPy in, CuPy out.
+estimated at once, one result per batch entry. The estimators and the sampler follow their
+data: NumPy arrays in, NumPy out (CPU); CuPy in, CuPy out (GPU). ``cov_mse`` is a closed form
+of a few numbers: it always runs on the CPU and returns NumPy.
 """
 
 import numbers
@@ -10,7 +12,7 @@ import numbers
 import numpy as np
 
 from ._checks import check_array, check_int
-from .backend import get_array_module
+from .backend import get_array_module, to_numpy
 
 
 def _check_samples(X, ddof):
@@ -60,8 +62,21 @@ def sample_cov(X, ddof=1):
 def gaussian_samples(cov, n_samples, n_trials, seed=0):
     """n_trials independent samples of n_samples draws from N(0, cov): (n_trials, n_samples, d).
 
-    Drawn as z Lᵀ with z standard normal and L the Cholesky factor of cov (L Lᵀ = cov), on
-    the GPU when cov is a CuPy array, in cov's float precision.
+    Drawn as z Lᵀ with z standard normal and L the Cholesky factor of cov (L Lᵀ = cov), in
+    cov's float precision, on cov's device: a NumPy array (or a list) draws with NumPy on the
+    CPU, a CuPy array with CuPy on the GPU. The two generators are different streams, so the
+    same seed gives other numbers on the GPU; for the same numbers on both devices, draw with
+    a NumPy cov and move the result with ``backend.asarray``.
+
+    Parameters
+    ----------
+    cov : array of shape (d, d), symmetric positive definite
+    n_samples, n_trials : int, at least 1
+    seed : int or None
+
+    Returns
+    -------
+    array of shape (n_trials, n_samples, d), on cov's device.
     """
     xp = get_array_module(cov)
     cov = check_array(cov, "cov", ndim=(2,), xp=xp)
@@ -86,10 +101,14 @@ def cov_mse(cov, n_samples, ddof):
     Var A_ij = (N-1)(Σ_ij² + Σ_ii Σ_jj). With c = N - ddof, each entry has
     MSE = Var + bias² = (N-1)(Σ_ij² + Σ_ii Σ_jj) / c² + ((N-1)/c - 1)² Σ_ij².
     For d = 1, cov = [[σ²]]: σ⁴ (2(N-1)/c² + ((N-1)/c - 1)²). n_samples and ddof broadcast.
+
+    A closed form of a few numbers, so it runs on the CPU whatever the device: cov, n_samples
+    and ddof may be NumPy or CuPy arrays (or lists, numbers), and the result is NumPy (a float,
+    or an array of the broadcast shape of n_samples and ddof).
     """
-    cov = check_array(cov, "cov", ndim=(2,), xp=np)
-    n = np.asarray(n_samples, dtype=float)
-    c = n - np.asarray(ddof, dtype=float)
+    cov = check_array(to_numpy(cov), "cov", ndim=(2,), xp=np)
+    n = np.asarray(to_numpy(n_samples), dtype=float)
+    c = n - np.asarray(to_numpy(ddof), dtype=float)
     if not (np.all(n >= 2) and np.all(c > 0)):
         raise ValueError(f"need n_samples >= 2 and n_samples - ddof > 0, got n_samples="
                          f"{n_samples!r}, ddof={ddof!r}")

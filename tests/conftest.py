@@ -1,22 +1,35 @@
-import sys
-import types
+"""Fixtures shared by the tests: a fresh backend per test, and CuPy as the GPU tests see it.
 
-import numpy as np
+Tests marked ``gpu`` run on real CuPy where it gives a working GPU, and everywhere else on the
+CuPy stand-in of ``tests/gpu_standin`` (NumPy underneath, strict like CuPy), so that the GPU
+path of every module is exercised on a machine without a GPU.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
 import pytest
 
 from course_utils import backend
 
+STANDIN = Path(__file__).resolve().parent / "gpu_standin"
+REAL_GPU = backend.gpu_available()  # probed once, before any test installs a stand-in
+backend.gpu_available.cache_clear()
 
-def pytest_collection_modifyitems(config, items):
-    """Skip tests marked gpu, with the reason, where no GPU can be used."""
-    if not any("gpu" in item.keywords for item in items):
-        return
-    status = backend.gpu_available()
-    if not status:
-        skip = pytest.mark.skip(reason=f"no GPU: {status.reason}")
-        for item in items:
-            if "gpu" in item.keywords:
-                item.add_marker(skip)
+
+def load_standin():
+    """A fresh copy of the CuPy stand-in, as a module named cupy (not yet importable)."""
+    spec = importlib.util.spec_from_file_location("cupy", STANDIN / "cupy" / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pytest_report_header(config):
+    where = f"real CuPy on {REAL_GPU.reason}" if REAL_GPU else \
+        f"the CuPy stand-in (no GPU: {REAL_GPU.reason})"
+    return f"GPU tests (marked gpu) run on {where}"
 
 
 @pytest.fixture(autouse=True)
@@ -29,34 +42,30 @@ def fresh_backend(monkeypatch):
     backend.gpu_available.cache_clear()
 
 
-def make_fake_cupy(device_count=1, error=None):
-    """A stand-in cupy module: a working GPU backed by NumPy, or one whose calls fail."""
-    cupy = types.ModuleType("cupy")
-    calls = {"synchronize": 0}
-
-    def get_device_count():
-        if error is not None:
-            raise error
-        return device_count
-
-    class Device:
-        def synchronize(self):
-            calls["synchronize"] += 1
-
-    runtime = types.SimpleNamespace(getDeviceCount=get_device_count,
-                                    getDeviceProperties=lambda i: {"name": b"Fake GPU"})
-    cupy.cuda = types.SimpleNamespace(runtime=runtime, Device=Device)
-    cupy.zeros = np.zeros
-    cupy.asarray = np.asarray
-    cupy.calls = calls
-    return cupy
+@pytest.fixture(autouse=True)
+def gpu_for_gpu_tests(request, monkeypatch):
+    """In a test marked gpu, `import cupy` gives real CuPy with a GPU, else the stand-in."""
+    if request.node.get_closest_marker("gpu") is None or REAL_GPU:
+        yield
+        return
+    monkeypatch.setitem(sys.modules, "cupy", load_standin())
+    backend.gpu_available.cache_clear()
+    yield
 
 
 @pytest.fixture
 def fake_cupy(monkeypatch):
-    """Install a fake cupy (see make_fake_cupy) as `import cupy`; call it with its options."""
-    def install(**options):
-        module = make_fake_cupy(**options)
+    """Install the stand-in as `import cupy`, working or failing: install(device_count=0) has
+    no device, install(error=err) raises err from the first CUDA call."""
+    def install(device_count=1, error=None):
+        module = load_standin()
+
+        def get_device_count():
+            if error is not None:
+                raise error
+            return device_count
+
+        module.cuda.runtime.getDeviceCount = get_device_count
         monkeypatch.setitem(sys.modules, "cupy", module)
         backend.gpu_available.cache_clear()
         return module

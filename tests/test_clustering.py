@@ -11,6 +11,7 @@ from course_utils.clustering import (
     LINKAGES,
     kmeans,
     kmeans_plusplus,
+    lance_williams,
     linkage,
     lloyd_step,
     nearest_center,
@@ -214,3 +215,106 @@ def test_gpu_matches_cpu():
                                linkage(small[:50], "ward"), rtol=1e-12)
     _, R, _ = soft_kmeans(cupy.asarray(X), cupy.asarray(init), 0.5)
     np.testing.assert_allclose(backend.to_numpy(R), soft_kmeans(X, init, 0.5)[1], atol=1e-9)
+
+
+def assert_followed(got, expected, cupy, rtol=1e-10, atol=1e-12):
+    """got is expected computed on the GPU: its arrays are CuPy arrays with the same values."""
+    if isinstance(expected, np.ndarray):
+        assert isinstance(got, cupy.ndarray), f"expected a CuPy array, got {type(got)}"
+        np.testing.assert_allclose(got.get(), expected, rtol=rtol, atol=atol)
+    elif isinstance(expected, tuple):
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected, strict=True):
+            assert_followed(a, b, cupy, rtol, atol)
+    elif isinstance(expected, clustering.KMeansResult):
+        for field in ("centers", "labels", "inertia", "n_iter"):
+            assert_followed(getattr(got, field), getattr(expected, field), cupy, rtol, atol)
+    else:
+        assert got == pytest.approx(expected, rel=rtol)
+
+
+@pytest.mark.gpu
+def test_every_function_follows_its_data_onto_the_gpu():
+    import cupy
+
+    X = blobs(500, 3, 4)
+    C = kmeans_plusplus(X, 4, seed=0)
+    R = soft_assignments(X, C, 0.5)
+    labels = kmeans(X, 4, init=C).labels
+    D = pairwise_distances(X[:20])
+    cases = [  # (function, its arguments on the CPU; NumPy arrays among them go to the GPU)
+        (squared_distances, X, C),
+        (clustering.columns_with_ones, X),
+        (clustering.row_sq_norms, X),
+        (nearest_center, X, C),
+        (nearest_center, X, C, clustering.columns_with_ones(X)),
+        (clustering.weighted_means, R, X),
+        (lloyd_step, X, C),
+        (lloyd_step, X, C, clustering.columns_with_ones(X)),
+        (kmeans_plusplus, X, 4, 3),
+        (lambda X, C: kmeans(X, 4, init=C), X, C),
+        (lambda X: kmeans(X, 4, n_init=2, seed=1), X),
+        (soft_assignments, X, C, 0.5),
+        (soft_kmeans, X, C, 0.5),
+        (silhouette_samples, X, labels),
+        (pairwise_distances, X),
+        *[(lambda d, n, method=method: lance_williams(method, d[0], d[1], d[0, 1], 2.0, 3.0, n),
+           D, np.arange(1.0, 21.0)) for method in LINKAGES],
+    ]
+    for fn, *args in cases:
+        on_gpu = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
+        assert_followed(fn(*on_gpu), fn(*args), cupy)
+    assert clustering.row_blocks(10, 3, 9) == [slice(0, 3), slice(3, 6), slice(6, 9),
+                                               slice(9, 10)]  # no arrays: the same anywhere
+    # linkage keeps its distances on the GPU but returns SciPy's matrix as NumPy, by design
+    Z = linkage(cupy.asarray(X[:40]), "average")
+    assert isinstance(Z, np.ndarray)
+    np.testing.assert_allclose(Z, linkage(X[:40], "average"), rtol=1e-12)
+
+
+@pytest.mark.gpu
+def test_a_lesson_on_the_gpu_gets_the_cpu_results():
+    import cupy
+
+    host = blobs(800, 2, 4)
+    cpu = kmeans(host, 4, seed=2)
+    backend.use("gpu")
+    X = backend.asarray(host)  # as a lesson makes its data
+    assert isinstance(X, cupy.ndarray)
+    # k-means++ draws on the host: the same seed picks the same rows on both devices
+    np.testing.assert_array_equal(backend.to_numpy(kmeans_plusplus(X, 4, seed=5)),
+                                  kmeans_plusplus(host, 4, seed=5))
+    fit = kmeans(X, 4, seed=2)
+    assert isinstance(fit.centers, cupy.ndarray) and isinstance(fit.labels, cupy.ndarray)
+    back = backend.to_device(fit, "cpu")
+    np.testing.assert_array_equal(back.labels, cpu.labels)
+    np.testing.assert_allclose(back.centers, cpu.centers, rtol=1e-12)
+    assert (back.inertia, back.n_iter) == (pytest.approx(cpu.inertia, rel=1e-12), cpu.n_iter)
+    comparison = backend.compare_devices(kmeans, host, 4, init=cpu.centers, quiet=True)
+    assert comparison.gpu is not None
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("call, name", [
+    (lambda g, X, C: squared_distances(g(X), C), "C is a NumPy array"),
+    (lambda g, X, C: squared_distances(X, g(C)), "C is a CuPy array"),
+    (lambda g, X, C: nearest_center(g(X), C), "centers is a NumPy array"),
+    (lambda g, X, C: lloyd_step(g(X), C), "centers is a NumPy array"),
+    (lambda g, X, C: lloyd_step(g(X), g(C), clustering.columns_with_ones(X)), "columns is a"),
+    (lambda g, X, C: clustering.weighted_means(g(soft_assignments(X, C, 1.0)), X), "X is a"),
+    (lambda g, X, C: kmeans(g(X), 4, init=C), "init is a NumPy array"),
+    (lambda g, X, C: kmeans(X, 4, init=g(C)), "init is a CuPy array"),
+    (lambda g, X, C: soft_assignments(g(X), C, 1.0), "centers is a NumPy array"),
+    (lambda g, X, C: soft_kmeans(g(X), C, 1.0), "init is a NumPy array"),
+    (lambda g, X, C: silhouette_samples(g(X), kmeans(X, 4, init=C).labels), "labels is a"),
+    (lambda g, X, C: lance_williams("single", g(X[:, 0]), X[:, 1], 1.0, 1.0, 1.0, 1.0),
+     "d_kj is a NumPy array"),
+])
+def test_a_mixed_call_names_the_argument_and_says_to_rerun(call, name):
+    import cupy
+
+    X = blobs(200, 2, 4)
+    C = kmeans_plusplus(X, 4, seed=0)
+    with pytest.raises(backend.DeviceMismatchError, match=name) as error:
+        call(cupy.asarray, X, C)
+    assert "re-run the lesson after switching" in str(error.value)

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -16,12 +17,15 @@ from course_utils.density import (
     COVARIANCE_TYPES,
     KERNELS,
     Mixture,
+    MixtureFit,
     bic,
     component_log_densities,
     cv_bandwidth,
+    e_step,
     fit_mixture,
     kde_log_density,
     logsumexp,
+    m_step,
     mixture_log_likelihood,
     rule_of_thumb_bandwidth,
 )
@@ -225,3 +229,104 @@ def test_restarts_keep_the_best_fit():
     assert mixture_log_likelihood(X, five.mixture) >= mixture_log_likelihood(X, one.mixture)
     with pytest.raises(ValueError, match="n_init must be at least 1"):
         fit_mixture(X, 3, n_init=0)
+
+
+def assert_followed(got, expected, cupy, rtol=1e-10, atol=1e-12):
+    """got is expected computed on the GPU: its arrays are CuPy arrays with the same values."""
+    if isinstance(expected, np.ndarray):
+        assert isinstance(got, cupy.ndarray), f"expected a CuPy array, got {type(got)}"
+        np.testing.assert_allclose(got.get(), expected, rtol=rtol, atol=atol)
+    elif isinstance(expected, tuple | list):
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected, strict=True):
+            assert_followed(a, b, cupy, rtol, atol)
+    elif isinstance(expected, Mixture | MixtureFit):
+        for field in dataclasses.fields(expected):
+            assert_followed(getattr(got, field.name), getattr(expected, field.name), cupy,
+                            rtol, atol)
+    elif isinstance(expected, str | bool):
+        assert got == expected
+    else:
+        assert got == pytest.approx(expected, rel=rtol)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_every_function_follows_its_data_onto_the_gpu(covariance_type):
+    import cupy
+
+    X = blobs(600, 3)
+    start = fit_mixture(X, 4, covariance_type=covariance_type, max_iter=1).mixture
+    start_gpu = backend.to_device(start, "gpu")
+    log_R = e_step(X, start)[1]
+    cases = [  # (function, its arguments on the CPU; arrays and mixtures go to the GPU)
+        (logsumexp, log_R, 1),
+        (component_log_densities, X, start),
+        (e_step, X, start),
+        (lambda X, R: m_step(X, R, covariance_type), X, np.exp(log_R)),
+        (mixture_log_likelihood, X, start),
+        (bic, X, start),
+        (lambda X, init: fit_mixture(X, 4, covariance_type=covariance_type, init=init), X, start),
+        (lambda X: fit_mixture(X, 3, covariance_type=covariance_type, n_init=2, seed=1), X),
+        (rule_of_thumb_bandwidth, X),
+        (lambda q, d: kde_log_density(q, d, 0.7), X[:50], X),
+        (lambda q, d: kde_log_density(q, d, 0.7, "epanechnikov"), X[:50], X),
+        (lambda d: kde_log_density([[0.0, 0.0, 0.0]], d, 0.7), X),  # a list goes with data
+    ]
+    for fn, *args in cases:
+        on_gpu = [cupy.asarray(a) if isinstance(a, np.ndarray) else
+                  start_gpu if a is start else a for a in args]
+        assert_followed(fn(*on_gpu), fn(*args), cupy)
+    assert start_gpu.n_parameters == start.n_parameters
+    # cv_bandwidth returns its bandwidth and scores on the host, by design
+    best, scores = cv_bandwidth(cupy.asarray(X[:200]), [0.5, 1.0, 2.0])
+    expected = cv_bandwidth(X[:200], [0.5, 1.0, 2.0])
+    assert best == expected[0] and isinstance(scores, np.ndarray)
+    np.testing.assert_allclose(scores, expected[1], rtol=1e-10)
+
+
+@pytest.mark.gpu
+def test_a_lesson_on_the_gpu_gets_the_cpu_results():
+    import cupy
+
+    host = blobs(500, 2)
+    cpu = fit_mixture(host, 3, seed=0)
+    backend.use("gpu")
+    X = backend.asarray(host)  # as a lesson makes its data
+    fit = fit_mixture(X, 3, seed=0)  # the k-means start is drawn on the host: the same one
+    assert isinstance(fit.mixture.covariances, cupy.ndarray)
+    back = backend.to_device(fit, "cpu")
+    assert back.n_iter == cpu.n_iter
+    np.testing.assert_allclose(back.history, cpu.history, rtol=1e-12)
+    np.testing.assert_allclose(back.mixture.means, cpu.mixture.means, rtol=1e-10)
+    start = backend.to_device(cpu.mixture)  # a fitted mixture moved to the current device
+    assert isinstance(start.weights, cupy.ndarray)
+    assert mixture_log_likelihood(X, start) == pytest.approx(
+        mixture_log_likelihood(host, cpu.mixture), rel=1e-12)
+    comparison = backend.compare_devices(fit_mixture, host, 3, init=cpu.mixture, max_iter=3,
+                                         tol=0.0, rtol=1e-9, quiet=True)
+    assert comparison.gpu is not None
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("call, name", [
+    (lambda g, X, mix: component_log_densities(g(X), mix), "mixture.weights is a NumPy"),
+    (lambda g, X, mix: component_log_densities(X, backend.to_device(mix, "gpu")),
+     "mixture.weights is a CuPy"),
+    (lambda g, X, mix: e_step(g(X), Mixture(g(mix.weights), mix.means, g(mix.covariances))),
+     "mixture.means is a NumPy"),  # a half-moved mixture
+    (lambda g, X, mix: m_step(g(X), np.full((len(X), 3), 1 / 3)), "R is a NumPy"),
+    (lambda g, X, mix: mixture_log_likelihood(g(X), mix), "mixture.weights is a NumPy"),
+    (lambda g, X, mix: bic(g(X), mix), "mixture.weights is a NumPy"),
+    (lambda g, X, mix: fit_mixture(g(X), 3, init=mix), "init.weights is a NumPy"),
+    (lambda g, X, mix: kde_log_density(X[:5], g(X), 0.5), "queries is a NumPy"),
+    (lambda g, X, mix: kde_log_density(g(X[:5]), X, 0.5), "queries is a CuPy"),
+])
+def test_a_mixed_call_names_the_argument_and_says_to_rerun(call, name):
+    import cupy
+
+    X = blobs(300, 2)
+    mixture = fit_mixture(X, 3, max_iter=1).mixture
+    with pytest.raises(backend.DeviceMismatchError, match=name) as error:
+        call(cupy.asarray, X, mixture)
+    assert "re-run the lesson after switching" in str(error.value)

@@ -3,6 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course_utils import backend
 from course_utils import games as g
 from course_utils.games import C, D
 
@@ -296,3 +297,129 @@ def test_gpu_tournament_equals_cpu():
     counts = g.moran(cupy.asarray(cpu.payoff_matrix), cupy.full(len(CAST), 3), 200, 16, seed=0)
     assert np.array_equal(counts.get(), g.moran(cpu.payoff_matrix, np.full(len(CAST), 3), 200,
                                                 16, seed=0))
+
+
+EVERY_STRATEGY = [*g.classics(), *g.first_tournament(), g.Cycler("CCD"), g.Davis(),
+                  g.Feld(), g.Alternator(), g.Rule("Soft Majority",
+                                                   lambda h: 2 * h.their_defections > h.turn)]
+
+
+@pytest.mark.gpu
+def test_every_strategy_decides_on_the_device():
+    """Each strategy, fed the same history on both devices, answers with CuPy booleans equal
+    to its NumPy answers (the stateful ones, Shubik, over a whole history)."""
+    import cupy
+
+    rng = np.random.default_rng(0)
+    n, turns = 24, 30
+    theirs_all = rng.random((n, turns)) < 0.3
+    u_all = rng.random((n, turns))
+    for strategy in EVERY_STRATEGY:
+        states = {np: strategy.start(n, np), cupy: strategy.start(n, cupy)}
+        mine_all = np.zeros((n, turns), dtype=bool)
+        for t in range(turns):
+            answers = {}
+            for xp in (np, cupy):
+                mine, theirs = xp.asarray(mine_all[:, :t]), xp.asarray(theirs_all[:, :t])
+                h = g.Seen(t, mine, theirs, mine.sum(axis=1), theirs.sum(axis=1),
+                           xp.asarray(u_all[:, t]), states[xp])
+                answers[xp] = strategy.move(h)
+            assert isinstance(answers[cupy], cupy.ndarray), strategy
+            assert answers[cupy].dtype == bool and answers[cupy].shape == (n,), strategy
+            np.testing.assert_array_equal(answers[cupy].get(), answers[np], err_msg=str(strategy))
+            mine_all[:, t] = answers[np]
+
+
+@pytest.mark.gpu
+def test_random_numbers_are_the_same_integers_on_both_devices():
+    import cupy
+
+    index = np.arange(1000)
+    keys = g.seed_keys(7, index, index % 3)
+    keys_gpu = g.seed_keys(7, cupy.asarray(index), cupy.asarray(index % 3))  # follows them
+    assert isinstance(keys_gpu, cupy.ndarray) and keys_gpu.dtype == np.uint64
+    np.testing.assert_array_equal(keys_gpu.get(), keys)
+    np.testing.assert_array_equal(g.seed_keys(7, [1, 2], [3, 4], xp=cupy).get(),
+                                  g.seed_keys(7, [1, 2], [3, 4]))
+    for counter in (5, cupy.arange(1000)):
+        u = g.uniform(keys_gpu, counter)
+        assert isinstance(u, cupy.ndarray) and u.dtype == np.float64
+        host_counter = counter if isinstance(counter, int) else counter.get()
+        np.testing.assert_array_equal(u.get(), g.uniform(keys, host_counter))
+    for prob_end in (None, 0.05, 1):
+        lengths = g.match_lengths(keys_gpu, 300, prob_end)
+        assert isinstance(lengths, cupy.ndarray)
+        np.testing.assert_array_equal(lengths.get(), g.match_lengths(keys, 300, prob_end))
+    assert g.moves_str(cupy.asarray(moves("CDDC"))) == "CDDC"
+    assert g.match_seed(7, 1, 2, 3) == int(g.seed_keys(7, [1], [2], [3])[0])
+
+
+@pytest.mark.gpu
+def test_tournament_plays_on_the_current_device_and_returns_numpy():
+    """xp=None: the current device (the strategies see CuPy arrays after use("gpu")); the
+    results are NumPy by design and exactly those of the CPU and of the by-hand loop."""
+    import cupy
+
+    seen_on = []
+    probe = g.Rule("probe", lambda h: seen_on.append(h.xp) or h.their_last)
+    cast = [*CAST, probe]
+    kwargs = {"turns": 40, "repetitions": 3, "noise": 0.05, "prob_end": 0.03, "seed": 12}
+    cpu = g.tournament(cast, **kwargs)
+    assert set(seen_on) == {np}
+    backend.use("gpu")
+    seen_on.clear()
+    gpu = g.tournament(cast, **kwargs)
+    assert set(seen_on) == {cupy}
+    slow = g.tournament_by_loop(cast, **kwargs)  # plain NumPy whatever the device
+    for field in ("totals", "lengths", "cooperation", "wins"):
+        assert type(getattr(gpu, field)) is np.ndarray, field
+        np.testing.assert_array_equal(getattr(gpu, field), getattr(cpu, field), err_msg=field)
+        np.testing.assert_array_equal(getattr(gpu, field), getattr(slow, field), err_msg=field)
+    assert gpu.table() == cpu.table() and gpu.rows() == cpu.rows()
+    moved = backend.to_device(gpu, "gpu")  # one call moves the whole result, and back
+    assert isinstance(moved.totals, cupy.ndarray)
+    np.testing.assert_array_equal(backend.to_device(moved, "cpu").totals, cpu.totals)
+    match = g.play_match(CAST[2], CAST[3], 50, noise=0.1, seed=g.match_seed(12, 2, 3, 1))
+    assert type(match.moves) is np.ndarray  # the reference loop stays NumPy
+    assert isinstance(g.Shubik().start(4)["runs"], cupy.ndarray)  # start: the current device
+    assert g.Strategy().start(4) == {}
+
+
+@pytest.mark.gpu
+def test_evolution_follows_the_payoff_matrix():
+    import cupy
+
+    matrix = g.tournament(CAST, turns=30, seed=3).payoff_matrix
+    shares = g.replicator(cupy.asarray(matrix), [1.0] * len(CAST), steps=50)
+    assert isinstance(shares, cupy.ndarray) and shares.shape == (51, len(CAST))
+    np.testing.assert_allclose(shares.get(), g.replicator(matrix, np.ones(len(CAST)), steps=50),
+                               rtol=1e-12)
+    for record in (True, False):
+        counts = g.moran(cupy.asarray(matrix), [3] * len(CAST), 150, 8, seed=2, record=record)
+        assert isinstance(counts, cupy.ndarray) and counts.dtype == np.int64
+        np.testing.assert_array_equal(counts.get(), g.moran(matrix, [3] * len(CAST), 150, 8,
+                                                            seed=2, record=record))
+
+
+@pytest.mark.gpu
+def test_a_mix_of_devices_names_the_argument_and_says_what_to_do():
+    import cupy
+
+    matrix = np.array([[3.0, 0.0], [5.0, 1.0]])
+    keys = g.seed_keys(0, cupy.arange(4))
+    mine = np.zeros((4, 2), dtype=bool)
+    calls = [
+        (lambda: g.replicator(cupy.asarray(matrix), np.ones(2)), "shares is a NumPy array"),
+        (lambda: g.replicator(matrix, cupy.ones(2)), "shares is a CuPy array"),
+        (lambda: g.moran(cupy.asarray(matrix), np.array([5, 5])), "counts is a NumPy array"),
+        (lambda: g.moran(matrix, cupy.asarray([5, 5])), "counts is a CuPy array"),
+        (lambda: g.uniform(keys, np.arange(4)), "counter is a NumPy array"),
+        (lambda: g.seed_keys(0, cupy.arange(4), np.arange(4)), "indices\\[1\\] is a NumPy"),
+        (lambda: g.seed_keys(0, np.arange(4), xp=cupy), "indices\\[0\\] is a NumPy"),
+        (lambda: g.Seen(2, mine, cupy.asarray(mine), mine.sum(axis=1), mine.sum(axis=1),
+                        np.zeros(4), {}), "theirs is a CuPy array"),
+    ]
+    for call, names in calls:
+        with pytest.raises(backend.DeviceMismatchError, match=names) as err:
+            call()
+        assert "re-run the lesson after switching" in str(err.value)

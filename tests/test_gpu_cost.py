@@ -98,3 +98,22 @@ def test_hours_per_day_is_checked(hours, message):
     for method in (costs.buy_per_year, costs.rent_per_year, costs.buy_per_hour_of_work):
         with pytest.raises(ValueError, match=message):
             method(hours)
+
+
+@pytest.mark.gpu
+def test_the_cost_model_stays_on_the_cpu_whatever_the_device():
+    """Pricing a few scenarios is no GPU work: with the device on the GPU the model still gives
+    NumPy results, and a GPU array for an input is refused with its name, not moved silently."""
+    import cupy
+
+    from course_utils import backend
+
+    cpu = GPUCosts(**EXAMPLE)
+    backend.use("gpu")
+    hours = np.array([1.0, 2.0, 8.0])
+    costs = GPUCosts(**EXAMPLE)
+    assert isinstance(costs.buy_per_year(hours), np.ndarray)
+    np.testing.assert_array_equal(costs.rent_per_year(hours), cpu.rent_per_year(hours))
+    assert costs.break_even_hours() == cpu.break_even_hours()
+    with pytest.raises(TypeError, match="spot_share must be a number or an array of numbers"):
+        GPUCosts(**{**EXAMPLE, "spot_share": cupy.asarray([0.0, 0.5])})

@@ -58,3 +58,31 @@ def test_exercises_have_hidden_solutions(md):
               and c.metadata.get("jupyter", {}).get("source_hidden")]
     details = [c for c in notebook.cells if c.cell_type == "markdown" and "<details>" in c.source]
     assert len(hidden) + len(details) >= 3, f"{md.name}: fewer than 3 hidden solutions"
+
+
+def section_code(notebook, title):
+    """The code of the cells under the ## heading that starts with title (after its number)."""
+    code, inside = [], False
+    for c in notebook.cells:
+        if c.cell_type == "markdown":
+            for line in c.source.splitlines():
+                if line.startswith("## "):
+                    inside = re.sub(r"^\d+\.\s*", "", line[3:]).startswith(title)
+        elif inside:
+            code.append(c.source)
+    return "\n".join(code)
+
+
+@pytest.mark.parametrize("md", LESSONS, ids=lambda p: p.stem)
+def test_the_device_is_the_backend_s_business(md):
+    """Lessons never touch CuPy themselves: data goes through backend, and the CPU/GPU step is
+    one call of backend.compare_devices (which moves, warms up, synchronises and checks)."""
+    notebook = jupytext.read(md)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert not re.search(r"\bcupy\b", code), \
+        f"{md.name} uses cupy directly: make data with backend.asarray / backend.xp()"
+    cpu_and_gpu = section_code(notebook, "CPU and GPU")
+    assert "compare_devices(" in cpu_and_gpu, \
+        f"{md.name}: the CPU and GPU step must call backend.compare_devices"
+    assert "gpu_available" not in cpu_and_gpu, \
+        f"{md.name}: compare_devices already says when there is no GPU"

@@ -233,3 +233,169 @@ def test_gpu_matches_cpu():
     errors = nn.gradient_check(nn.mlp([3, 4, 2], seed=0, xp=cupy), cupy.asarray(X[:5, :3]),
                                nn.SoftmaxCrossEntropy(), cupy.asarray(y[:5] % 2))
     assert max(errors.values()) < 1e-7
+
+
+# --- The GPU path, on the CuPy stand-in (or real CuPy with a GPU): every public function
+# --- follows its data, creates on the current device, and refuses a half-moved state.
+
+RERUN = "re-run the lesson after switching"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("make", LAYERS.values(), ids=LAYERS.keys())
+def test_gpu_layers_follow_their_data(make):
+    import cupy
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((7, 4))
+    cpu = make()
+    backend.use("gpu")
+    gpu = make()  # xp=None: parameters on the current device, drawn from the same seed
+    assert all(isinstance(p, cupy.ndarray) for p in gpu.params.values())
+    for p, q in zip(gpu.params.values(), cpu.params.values(), strict=True):
+        np.testing.assert_array_equal(p.get(), q)
+    out, expected = gpu(cupy.asarray(X)), cpu(X)
+    assert isinstance(out, cupy.ndarray)
+    np.testing.assert_allclose(out.get(), expected, rtol=1e-12)
+    dy = rng.standard_normal(expected.shape)
+    dx = gpu.backward(cupy.asarray(dy))
+    assert isinstance(dx, cupy.ndarray)
+    np.testing.assert_allclose(dx.get(), cpu.backward(dy), rtol=1e-12)
+    for g, h in zip(gpu.grads.values(), cpu.grads.values(), strict=True):
+        assert isinstance(g, cupy.ndarray)
+        np.testing.assert_allclose(g.get(), h, rtol=1e-12, atol=1e-15)
+    errors = nn.gradient_check(gpu, cupy.asarray(X))
+    assert errors.keys() == nn.gradient_check(cpu, X).keys() and max(errors.values()) < 1e-7
+    if gpu.params:  # a NumPy input to a layer whose parameters live on the GPU
+        with pytest.raises(backend.DeviceMismatchError, match=f"x is a NumPy.*{RERUN}"):
+            gpu(X)
+        with pytest.raises(backend.DeviceMismatchError, match=f"X is a NumPy.*{RERUN}"):
+            nn.gradient_check(gpu, X)
+    else:  # without parameters a layer simply follows its input
+        assert isinstance(gpu(X), np.ndarray)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", loss_cases())
+def test_gpu_losses_follow_their_data(name):
+    import cupy
+
+    loss, z, y = loss_cases()[name]
+    expected, grad = loss(z, y), loss.backward()
+    value = loss(cupy.asarray(z), cupy.asarray(y))
+    assert isinstance(value, cupy.ndarray) and value.ndim == 0  # no copy to the host
+    assert float(value) == pytest.approx(float(expected), rel=1e-13)
+    dz = loss.backward()
+    assert isinstance(dz, cupy.ndarray)
+    np.testing.assert_allclose(dz.get(), grad, rtol=1e-13)
+    errors = nn.gradient_check(nn.Sequential(), cupy.asarray(z), loss, cupy.asarray(y))
+    assert errors["x"] < 1e-7
+    with pytest.raises(backend.DeviceMismatchError, match=f"y is a NumPy.*{RERUN}"):
+        loss(cupy.asarray(z), y)
+    with pytest.raises(backend.DeviceMismatchError, match=f"y is a NumPy.*{RERUN}"):
+        nn.gradient_check(nn.Sequential(), cupy.asarray(z), loss, y)
+
+
+@pytest.mark.gpu
+def test_gpu_helpers_follow_their_data():
+    import cupy
+
+    rng = np.random.default_rng(8)
+    x = 30 * rng.standard_normal((3, 4))
+    s = nn.sigmoid(cupy.asarray(x))
+    assert isinstance(s, cupy.ndarray)
+    np.testing.assert_allclose(s.get(), nn.sigmoid(x), rtol=1e-15)
+
+    on_gpu = cupy.asarray([1.0, 2.0, 3.0])
+    grad = nn.numerical_gradient(lambda: (on_gpu**3).sum(), on_gpu)
+    assert isinstance(grad, cupy.ndarray)
+    np.testing.assert_allclose(grad.get(), [3.0, 12.0, 27.0], rtol=1e-8)
+    assert on_gpu.tolist() == [1.0, 2.0, 3.0]
+
+    a, b = rng.standard_normal(5), rng.standard_normal(5)
+    error = nn.relative_error(cupy.asarray(a), cupy.asarray(b))
+    assert type(error) is float and error == pytest.approx(nn.relative_error(a, b), rel=1e-14)
+    with pytest.raises(backend.DeviceMismatchError, match=f"b is a NumPy.*{RERUN}"):
+        nn.relative_error(cupy.asarray(a), b)
+
+    X, y, labels = rng.standard_normal((6, 2)), rng.standard_normal(6), rng.integers(0, 3, 6)
+    X_gpu, y_gpu = nn.check_data(cupy.asarray(X), cupy.asarray(y.astype(np.float32)))
+    assert isinstance(X_gpu, cupy.ndarray) and isinstance(y_gpu, cupy.ndarray)
+    assert y_gpu.dtype == np.float64  # y takes X's dtype, as on the CPU
+    np.testing.assert_array_equal(y_gpu.get(), y.astype(np.float32))
+    _, labels_gpu = nn.check_data(cupy.asarray(X), cupy.asarray(labels), nn.SoftmaxCrossEntropy())
+    assert isinstance(labels_gpu, cupy.ndarray) and labels_gpu.dtype.kind == "i"
+    for loss, target in [(None, y), (nn.SoftmaxCrossEntropy(), labels)]:
+        with pytest.raises(backend.DeviceMismatchError, match=f"y is a NumPy.*{RERUN}"):
+            nn.check_data(cupy.asarray(X), target, loss)
+        with pytest.raises(backend.DeviceMismatchError, match=f"X is a NumPy.*{RERUN}"):
+            nn.check_data(X, cupy.asarray(target), loss, cupy)
+
+
+@pytest.mark.gpu
+def test_gpu_fit_creates_on_the_current_device_and_matches_the_cpu():
+    import cupy
+
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((40, 3)), rng.integers(0, 2, 40)
+    cpu = nn.mlp([3, 5, 2], "tanh", seed=4)
+    assert all(isinstance(p, np.ndarray) for p in cpu.params.values())  # the CPU by default
+    expected = nn.fit(cpu, nn.SoftmaxCrossEntropy(), X, y, lr=0.5, epochs=6, batch_size=16)
+    backend.use("gpu")
+    gpu = nn.mlp([3, 5, 2], "tanh", seed=4)  # xp=None: now the GPU, the same weights
+    assert all(isinstance(p, cupy.ndarray) for p in gpu.params.values())
+    layer = nn.Dense(3, 2, rng=0)
+    assert isinstance(layer.params["W"], cupy.ndarray) and isinstance(layer.params["b"],
+                                                                      cupy.ndarray)
+    history = nn.fit(gpu, nn.SoftmaxCrossEntropy(), cupy.asarray(X), cupy.asarray(y), lr=0.5,
+                     epochs=6, batch_size=16)
+    assert all(type(h) is float for h in history)
+    np.testing.assert_allclose(history, expected, rtol=1e-12)
+    for p, q in zip(gpu.params.values(), cpu.params.values(), strict=True):
+        assert isinstance(p, cupy.ndarray)
+        np.testing.assert_allclose(p.get(), q, rtol=1e-11, atol=1e-14)
+    # lists are put on the model's device, as on the CPU
+    assert len(nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], epochs=2)) == 2
+
+
+@pytest.mark.gpu
+def test_gpu_a_half_moved_state_names_the_argument():
+    import cupy
+
+    rng = np.random.default_rng(10)
+    X, y = rng.standard_normal((8, 3)), rng.integers(0, 2, 8)
+    X_gpu, y_gpu = cupy.asarray(X), cupy.asarray(y)
+    gpu_net, cpu_net = nn.mlp([3, 4, 2], seed=0, xp=cupy), nn.mlp([3, 4, 2], seed=0, xp=np)
+    ce = nn.SoftmaxCrossEntropy()
+    optimizer = SGD(gpu_net.params.values(), lr=0.1)
+    calls = {
+        "fit, NumPy X": (lambda: nn.fit(gpu_net, ce, X, y_gpu), "X is a NumPy"),
+        "fit, NumPy y": (lambda: nn.fit(gpu_net, ce, X_gpu, y), "y is a NumPy"),
+        "fit, NumPy y (MSE)": (lambda: nn.fit(gpu_net, nn.MeanSquaredError(), X_gpu,
+                                              rng.standard_normal((8, 2))), "y is a NumPy"),
+        "fit, CPU model": (lambda: nn.fit(cpu_net, ce, X_gpu, y_gpu), "X is a CuPy"),
+        "train_epoch, NumPy X": (lambda: nn.train_epoch(gpu_net, ce, X, y_gpu, optimizer),
+                                 "X is a NumPy"),
+        "train_epoch, NumPy y": (lambda: nn.train_epoch(gpu_net, ce, X_gpu, y, optimizer),
+                                 "y is a NumPy"),
+        "train_epoch, CPU optimizer": (
+            lambda: nn.train_epoch(gpu_net, ce, X_gpu, y_gpu,
+                                   SGD(cpu_net.params.values(), lr=0.1)), r"grads\[0\] is a CuPy"),
+        "gradient_check, NumPy X": (lambda: nn.gradient_check(gpu_net, X, ce, y_gpu),
+                                    "X is a NumPy"),
+        "gradient_check, NumPy y": (lambda: nn.gradient_check(gpu_net, X_gpu, ce, y),
+                                    "y is a NumPy"),
+        "call, NumPy x": (lambda: gpu_net(X), "x is a NumPy"),
+    }
+    before = [p.copy() for p in gpu_net.params.values()]
+    for call, message in calls.values():
+        with pytest.raises(backend.DeviceMismatchError, match=f"{message}.*{RERUN}"):
+            call()
+    for p, q in zip(gpu_net.params.values(), before, strict=True):  # nothing was trained
+        np.testing.assert_array_equal(p.get(), q.get())
+    gpu_net.layers[2].params["W"] = cpu_net.layers[2].params["W"]  # one layer left behind
+    for call in (lambda: nn.fit(gpu_net, ce, X_gpu, y_gpu), lambda: gpu_net(X_gpu),
+                 lambda: nn.gradient_check(gpu_net, X_gpu, ce, y_gpu)):
+        with pytest.raises(backend.DeviceMismatchError,
+                           match=rf"model.params\['2.W'\] is a NumPy.*{RERUN}"):
+            call()

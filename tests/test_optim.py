@@ -140,3 +140,67 @@ def test_gpu_matches_cpu():
                 opt.step([theta * xp.asarray([1.0, 10.0])])
             paths.append(backend.to_numpy(theta))
         np.testing.assert_allclose(paths[1], paths[0], rtol=1e-12, err_msg=name)
+
+
+RERUN = "re-run the lesson after switching"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", FIRST_STEPS)
+def test_gpu_first_steps_follow_the_parameters(name):
+    """Each optimizer on stand-in (or real CuPy) arrays: the same two steps as worked by hand,
+    the parameter updated in place, its state on its device."""
+    import cupy
+
+    opt_class, settings, expected = FIRST_STEPS[name]
+    theta = cupy.asarray([1.0])
+    view = theta
+    opt = opt_class([theta], **settings)
+    path = []
+    for _ in range(2):
+        opt.step([2 * theta])
+        assert isinstance(theta, cupy.ndarray)
+        path.append(theta.item())
+    assert view is theta
+    assert opt.state[0] or opt_class is optim.SGD and not settings.get("momentum")
+    assert all(isinstance(v, cupy.ndarray) for v in opt.state[0].values())
+    np.testing.assert_allclose(path, expected, rtol=1e-12)
+    np.testing.assert_allclose(path, two_steps(opt_class, **settings), rtol=1e-15)
+
+
+@pytest.mark.gpu
+def test_gpu_state_lives_on_the_parameters_device_not_the_current_one():
+    import cupy
+
+    backend.use("gpu")  # the current device is the GPU, but these parameters are NumPy's
+    theta = np.array([1.0, 2.0])
+    opt = optim.Adam([theta], lr=0.1)
+    opt.step([np.array([1.0, -1.0])])
+    assert all(isinstance(v, np.ndarray) for v in opt.state[0].values())
+    np.testing.assert_allclose(theta, [0.9, 2.1], rtol=1e-8)  # up to eps
+    W, b = cupy.asarray(np.ones((2, 3), np.float32)), cupy.asarray(np.zeros(3, np.float32))
+    opt = optim.RMSprop([W, b], lr=0.01, momentum=0.9)
+    opt.step([cupy.ones((2, 3), dtype=np.float32), -cupy.ones(3, dtype=np.float32)])
+    assert all(isinstance(v, cupy.ndarray) and v.dtype == np.float32
+               for state in opt.state for v in state.values())
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_gpu_a_gradient_on_another_device_fails_clearly(name):
+    import cupy
+
+    opt_class, settings = OPTIMIZERS[name]
+    theta = cupy.asarray([1.0, 2.0])
+    opt = opt_class([theta], **settings)
+    with pytest.raises(backend.DeviceMismatchError,
+                       match=rf"grads\[0\] is a NumPy array \(CPU\).*{RERUN}"):
+        opt.step([np.ones(2)])
+    assert theta.tolist() == [1.0, 2.0] and opt.t == 0  # nothing moved
+    on_cpu = np.array([1.0, 2.0])
+    opt = opt_class([on_cpu], **settings)
+    with pytest.raises(backend.DeviceMismatchError,
+                       match=rf"grads\[0\] is a CuPy array \(GPU\).*{RERUN}"):
+        opt.step([cupy.ones(2)])
+    with pytest.raises(backend.DeviceMismatchError, match=rf"params\[1\] is a NumPy.*{RERUN}"):
+        opt_class([theta, np.ones(3)], **settings)

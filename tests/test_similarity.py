@@ -181,3 +181,77 @@ def test_gpu_matches_cpu():
     np.testing.assert_array_equal(backend.to_numpy(idx), most_similar(b, a, k=5)[0])
     with pytest.raises(ValueError, match="a contains NaN"):
         cosine_similarity(cupy.asarray([np.nan, 1.0]), cupy.asarray([1.0, 1.0]))
+
+
+def _gpu_cases(rng):
+    """(name, fn, NumPy args) for every public function: each shape case the docstrings list."""
+    a, b = rng.normal(size=(30, 7)), rng.normal(size=(20, 7))
+    a[4] = 0  # a zero row
+    return [("normalize_rows", normalize_rows, (a,)),
+            ("normalize_rows, tiny and huge rows", normalize_rows, (a * 1e-200,)),
+            ("normalize_rows, a stack", normalize_rows, (a.reshape(3, 10, 7),)),
+            ("cosine_similarity, two 2-D", cosine_similarity, (a, b)),
+            ("cosine_similarity, rows with each other", cosine_similarity, (a,)),
+            ("cosine_similarity, vector against rows", cosine_similarity, (a[0], b)),
+            ("cosine_similarity, rows against a vector", cosine_similarity, (a, b[0])),
+            ("cosine_similarity, two vectors", cosine_similarity, (a[0], b[0])),
+            ("cosine_distance, two 2-D", cosine_distance, (a, b)),
+            ("cosine_distance, rows with each other", cosine_distance, (a,)),
+            ("cosine_distance, two vectors", cosine_distance, (a[1], b[1])),
+            ("most_similar, many queries", most_similar, (b, a, 5)),
+            ("most_similar, one query", most_similar, (b[0], a, 3))]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_function_follows_gpu_data_and_matches_numpy(dtype):
+    import cupy
+
+    for name, fn, args in _gpu_cases(np.random.default_rng(3)):
+        host = [x.astype(dtype) if isinstance(x, np.ndarray) else x for x in args]
+        got = fn(*[cupy.asarray(x) if isinstance(x, np.ndarray) else x for x in host])
+        expected = fn(*host)
+        for g, e in zip(*((got, expected) if isinstance(got, tuple) else ((got,), (expected,))),
+                        strict=True):
+            assert isinstance(g, cupy.ndarray), f"{name}: {type(g).__name__}, not on the GPU"
+            assert g.dtype == np.asarray(e).dtype, name
+            tol = 1e-12 if dtype == np.float64 else 1e-5
+            np.testing.assert_allclose(g.get(), e, atol=tol, err_msg=name)
+
+
+@pytest.mark.gpu
+def test_lists_go_with_gpu_arrays_and_the_device_follows_asarray():
+    import cupy
+
+    rows = cupy.asarray([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    got = cosine_similarity([1, 0], rows)
+    assert isinstance(got, cupy.ndarray)
+    np.testing.assert_allclose(got.get(), [1, 0, 1 / math.sqrt(2)])
+    assert isinstance(most_similar([1, 0], rows, k=2)[0], cupy.ndarray)
+    backend.use("gpu")  # what the toggle does: data made with backend.asarray lands on the GPU
+    a, b = backend.asarray([[1, 2, 3], [4, 5, 6]]), backend.asarray([[9, 8, 7], [6, 5, 4]])
+    got = cosine_similarity(a, b)
+    assert isinstance(got, cupy.ndarray)
+    np.testing.assert_allclose(backend.to_numpy(got), [[0.8827, 0.8528], [0.9655, 0.9481]],
+                               atol=5e-5)
+    assert isinstance(cosine_distance(a), cupy.ndarray)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("call, named", [
+    (lambda g, h: cosine_similarity(g, h), "b is a NumPy array"),
+    (lambda g, h: cosine_similarity(h, g), "b is a CuPy array"),
+    (lambda g, h: cosine_similarity(g[0], h), "b is a NumPy array"),
+    (lambda g, h: cosine_distance(g, h), "b is a NumPy array"),
+    (lambda g, h: cosine_distance(h, g), "b is a CuPy array"),
+    (lambda g, h: most_similar(g, h), "items is a NumPy array"),
+    (lambda g, h: most_similar(h[0], g), "items is a CuPy array"),
+])
+def test_mixed_devices_name_the_argument_and_say_rerun(call, named):
+    import cupy
+
+    h = np.random.default_rng(4).normal(size=(6, 3))
+    with pytest.raises(backend.DeviceMismatchError, match=named) as failure:
+        call(cupy.asarray(h), h)
+    assert "re-run the lesson after switching" in str(failure.value)
+    assert isinstance(failure.value, TypeError)

@@ -141,3 +141,80 @@ def test_gpu_matches_cpu():
     np.testing.assert_allclose(backend.to_numpy(sample_cov(Y.reshape(-1, 3))), AR1, atol=0.02)
     with pytest.raises(ValueError, match="positive definite"):
         gaussian_samples(cupy.asarray([[1.0, 2.0], [2.0, 1.0]]), 3, 4)
+
+
+@pytest.mark.gpu
+def test_every_function_on_gpu_arrays():
+    """The estimators and the sampler follow their data to the GPU and agree with NumPy."""
+    import cupy
+
+    X = np.random.default_rng(3).normal(size=(6, 11, 3))
+    for data in (X, X[0]):  # a batch and one data set
+        mean, cov = mle_mean_cov(cupy.asarray(data))
+        assert isinstance(mean, cupy.ndarray) and isinstance(cov, cupy.ndarray)
+        np.testing.assert_allclose(mean.get(), mle_mean_cov(data)[0], rtol=1e-12)
+        np.testing.assert_allclose(cov.get(), mle_mean_cov(data)[1], rtol=1e-12)
+        for ddof in (-1, 0, 1, 2.5):
+            got = sample_cov(cupy.asarray(data), ddof)
+            assert isinstance(got, cupy.ndarray)
+            np.testing.assert_allclose(got.get(), sample_cov(data, ddof), rtol=1e-12)
+    f32 = sample_cov(cupy.asarray(X.astype(np.float32)))
+    assert isinstance(f32, cupy.ndarray) and f32.dtype == np.float32
+
+
+@pytest.mark.gpu
+def test_gaussian_samples_draws_on_the_device_of_cov():
+    """Another stream than NumPy's (so other numbers), the same distribution, cov's dtype."""
+    import cupy
+
+    Y = gaussian_samples(cupy.asarray(AR1), 40, 5000, seed=3)
+    assert isinstance(Y, cupy.ndarray) and Y.shape == (5000, 40, 3) and Y.dtype == np.float64
+    host = gaussian_samples(AR1, 40, 5000, seed=3)
+    assert not np.array_equal(Y.get(), host)  # CuPy's generator is not NumPy's
+    np.testing.assert_array_equal(Y.get(), gaussian_samples(cupy.asarray(AR1), 40, 5000,
+                                                            seed=3).get())  # but it is seeded
+    # 200 000 draws on each device: each covariance entry within 0.015 (4 standard errors)
+    np.testing.assert_allclose(sample_cov(Y.reshape(-1, 3)).get(), AR1, atol=0.015)
+    np.testing.assert_allclose(sample_cov(Y.reshape(-1, 3)).get(),
+                               sample_cov(host.reshape(-1, 3)), atol=0.02)
+    assert gaussian_samples(cupy.asarray(AR1, dtype=np.float32), 2, 3).dtype == np.float32
+    # the lesson's way to the same numbers on both devices: draw on the host, then move
+    backend.use("gpu")
+    moved = backend.asarray(gaussian_samples(AR1, 4, 5, seed=1))
+    assert isinstance(moved, cupy.ndarray)
+    np.testing.assert_array_equal(moved.get(), gaussian_samples(AR1, 4, 5, seed=1))
+    for bad, message in [([[1.0, 2.0], [2.0, 1.0]], "positive definite"),
+                         ([[1.0, 0.5], [0.0, 1.0]], "symmetric square")]:
+        with pytest.raises(ValueError, match=message):
+            gaussian_samples(cupy.asarray(bad), 3, 4)
+
+
+@pytest.mark.gpu
+def test_cov_mse_runs_on_the_cpu_whatever_the_device():
+    """A closed form of a few numbers: any device in, NumPy out, the same numbers."""
+    import cupy
+
+    sizes, ddofs = np.arange(2, 30), np.array([[1], [0], [-1]])
+    expected = cov_mse(AR1, sizes, ddofs)
+    backend.use("gpu")
+    for args in [(cupy.asarray(AR1), sizes, ddofs),
+                 (cupy.asarray(AR1), cupy.asarray(sizes), cupy.asarray(ddofs)),
+                 (AR1.tolist(), sizes.tolist(), ddofs.tolist())]:
+        got = cov_mse(*args)
+        assert isinstance(got, np.ndarray) and got.shape == (3, 28)
+        np.testing.assert_array_equal(got, expected)
+    assert isinstance(cov_mse(cupy.asarray(AR1), 5, 1), np.floating)
+    with pytest.raises(ValueError, match="n_samples >= 2"):
+        cov_mse(cupy.asarray(AR1), cupy.asarray(3), 3)
+
+
+@pytest.mark.gpu
+def test_a_mix_of_devices_in_the_lesson_s_arithmetic_fails():
+    """stats has no function of two arrays, so nothing there can mix devices; the mix a lesson
+    can make is its own arithmetic on a result, and that fails loudly (CuPy's TypeError)."""
+    import cupy
+
+    estimate = sample_cov(cupy.asarray(np.random.default_rng(0).normal(size=(20, 3))))
+    with pytest.raises(TypeError) as mixed:
+        estimate - AR1  # noqa: B018 - the GPU estimate against the NumPy truth
+    assert "re-run the lesson after switching" in backend.explain_mixed_devices(mixed.value)
