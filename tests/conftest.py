@@ -6,6 +6,7 @@ path of every module is exercised on a machine without a GPU.
 """
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -51,6 +52,16 @@ def gpu_for_gpu_tests(request, monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", load_standin())
     backend.gpu_available.cache_clear()
     yield
+
+
+@pytest.fixture
+def gpu_path_kernels(monkeypatch):
+    """Kernels started in this test run on the GPU path: COURSE_DEVICE=gpu, and the stand-in
+    first on their PYTHONPATH unless real CuPy has a GPU."""
+    monkeypatch.setenv("COURSE_DEVICE", "gpu")
+    if not REAL_GPU:
+        path = os.environ.get("PYTHONPATH")
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(STANDIN), path])))
 
 
 @pytest.fixture

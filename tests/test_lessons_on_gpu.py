@@ -8,12 +8,10 @@ Outputs are not compared (timings, and random numbers drawn on the device, diffe
 cell must run. nbval (make test) compares the CPU run's outputs.
 """
 
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import REAL_GPU, STANDIN
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 NOTEBOOKS = sorted(LESSONS.glob("[0-9][0-9]_*.ipynb"))
@@ -48,25 +46,22 @@ print(len(panels()), moves)
 """
 
 
-def run_on_gpu_path(notebook, monkeypatch, timeout=600):
-    """Execute notebook (a NotebookNode) in a fresh kernel with COURSE_DEVICE=gpu."""
+def run_on_gpu_path(notebook, timeout=600):
+    """Execute notebook (a NotebookNode) in a fresh kernel; the fixture gpu_path_kernels puts
+    it on the GPU path."""
     from nbclient import NotebookClient
 
-    monkeypatch.setenv("COURSE_DEVICE", "gpu")
-    if not REAL_GPU:
-        path = os.environ.get("PYTHONPATH")
-        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(STANDIN), path])))
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(LESSONS)}})
     return client.execute()
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_lesson_and_its_sliders_run_on_the_gpu_path(path, monkeypatch):
+def test_lesson_and_its_sliders_run_on_the_gpu_path(path, gpu_path_kernels):
     notebook = nbformat.read(path, as_version=4)
     uses_sliders = any("live_figure(" in c.source for c in notebook.cells)
     notebook.cells.append(nbformat.v4.new_code_cell(DRIVE_EVERY_CONTROL))
-    run_on_gpu_path(notebook, monkeypatch)
+    run_on_gpu_path(notebook)
     printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", [])
                       if o.get("output_type") == "stream")
     assert "No GPU" not in printed, f"{path.name} fell back to the CPU on the GPU path"
@@ -76,7 +71,7 @@ def test_lesson_and_its_sliders_run_on_the_gpu_path(path, monkeypatch):
         assert moves >= 2 * n_panels
 
 
-def test_a_numpy_array_mixed_into_gpu_work_fails_with_advice(monkeypatch):
+def test_a_numpy_array_mixed_into_gpu_work_fails_with_advice(gpu_path_kernels):
     """The check has teeth: one NumPy array in a lesson's GPU computation fails the run, and
     the toggle's hint tells the learner what to do."""
     from nbclient.exceptions import CellExecutionError
@@ -87,7 +82,8 @@ def test_a_numpy_array_mixed_into_gpu_work_fails_with_advice(monkeypatch):
         nbformat.v4.new_code_cell("x = backend.asarray(np.arange(3.0))\nx + np.ones(3)"),
     ])
     with pytest.raises(CellExecutionError, match="Unsupported type") as failure:
-        run_on_gpu_path(notebook, monkeypatch, timeout=120)
-    assert "re-run the lesson after switching" in str(failure.value) or any(
-        "re-run the lesson after switching" in o.get("text", "")
-        for o in notebook.cells[1].get("outputs", []))
+        run_on_gpu_path(notebook, timeout=120)
+    assert failure.value.ename == "TypeError"
+    advice = [o["text"] for o in notebook.cells[1].get("outputs", [])
+              if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    assert any("re-run the lesson after switching" in text for text in advice), advice
