@@ -10,6 +10,8 @@ READY := $(VENV)/.ready
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.d
 LESSONS ?= $(wildcard lessons/[0-9]*.md)
 BENCHES := $(filter-out bench/_%,$(wildcard bench/*.py))
+# JupyterLab refuses to run as root without --allow-root (containers, many cloud machines).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test notebooks bench venv clean
 
@@ -24,7 +26,8 @@ $(READY): pyproject.toml binder/jupyterlab-settings.json
 	touch $@
 
 lab: $(READY)
-	$(BIN)/jupyter-lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/lessons $(LAB_ARGS)
+	$(BIN)/jupyter-lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/lessons \
+		$(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(READY)
 	$(BIN)/ruff check .

@@ -122,10 +122,29 @@ def weighted_means(R, X):
     return (R.T @ X) / counts[:, None], counts
 
 
-def lloyd_step(X, centers, columns=None):
-    """One iteration of Lloyd's algorithm: assign each row of X (n, d) to its nearest centre,
-    then move each centre to the mean of its rows. Returns (new centres (k, d), labels (n,)).
-    An empty cluster's centre jumps to the row farthest from its own. columns,
+def lloyd_step(X, centers):
+    """One iteration of Lloyd's algorithm, plainly: assign each row of X (n, d) to its nearest
+    centre (the first, on a tie), then move each centre (k, d) to the mean of its rows.
+    Returns (new centres (k, d), labels (n,)). An empty cluster's centre jumps to the row
+    farthest from its own centre (the next farthest for the next empty one).
+    """
+    array_module(X=X, centers=centers)
+    X = _check_X(X)
+    centers = _check_centers(centers, X, "centers")
+    xp = get_array_module(X)
+    d2 = squared_distances(X, centers)  # (n, k): |x_n - c_j|²
+    labels = d2.argmin(axis=1)  # assign: the nearest centre
+    farthest = iter(xp.argsort(-d2.min(axis=1)).tolist())  # rows, far from their centre first
+    new = xp.empty_like(centers)
+    for j in range(centers.shape[0]):  # update: each centre to the mean of its rows
+        members = X[labels == j]
+        new[j] = members.mean(axis=0) if members.shape[0] else X[next(farthest)]
+    return new, labels
+
+
+def _lloyd_step_fast(X, centers, columns=None):
+    """lloyd_step, tuned (what kmeans runs): the same centres and labels, by matrix products
+    on blocks of points (see columns_with_ones and _nearest_blocks). columns,
     columns_with_ones(X), can be passed to save building it at every step.
     """
     xp = array_module(X=X, centers=centers, columns=columns)
@@ -230,7 +249,7 @@ def kmeans(X, k, *, init="k-means++", n_init=4, max_iter=300, tol=1e-4, seed=0):
     for centers in starts:
         labels, n_iter, converged = None, 0, False
         while n_iter < max_iter and not converged:
-            new, new_labels = lloyd_step(X, centers, columns)
+            new, new_labels = _lloyd_step_fast(X, centers, columns)
             stable = labels is not None and bool((new_labels == labels).all())
             converged = stable or float(((new - centers) ** 2).sum()) <= threshold
             centers, labels, n_iter = new, new_labels, n_iter + 1

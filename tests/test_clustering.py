@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.cluster.hierarchy import linkage as scipy_linkage
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans
@@ -48,7 +50,7 @@ def test_blocks_of_any_size_give_the_same_step(min_points, monkeypatch):
     full = cdist(X, C, "sqeuclidean")
     np.testing.assert_array_equal(labels, full.argmin(axis=1))
     np.testing.assert_allclose(nearest, full.min(axis=1), atol=1e-9)
-    new, step_labels = lloyd_step(X, C, columns)
+    new, step_labels = clustering._lloyd_step_fast(X, C, columns)
     np.testing.assert_array_equal(step_labels, labels)
     means = [X[labels == j].mean(axis=0) for j in range(len(C))]
     np.testing.assert_allclose(new, means, atol=1e-12)
@@ -106,24 +108,73 @@ def test_lloyd_never_raises_the_inertia():
     assert all(b <= a + 1e-9 for a, b in zip(inertias, inertias[1:], strict=False))
 
 
-def test_empty_cluster_moves_to_the_farthest_row():
+STEPS = [lloyd_step, clustering._lloyd_step_fast]  # the plain step and the tuned one
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_empty_cluster_moves_to_the_farthest_row(step):
     X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0]])
     centers = np.array([[0.0, 0.5], [100.0, 100.0], [10.0, 0.0]])
-    new, labels = lloyd_step(X, centers)
+    new, labels = step(X, centers)
     assert labels.tolist() == [0, 0, 2]
     assert new[1].tolist() in ([0.0, 0.0], [0.0, 1.0])  # a row 0.25 from its centre
 
 
-def test_a_row_equally_near_two_centres_goes_to_the_first():
+@pytest.mark.parametrize("step", STEPS)
+def test_a_row_equally_near_two_centres_goes_to_the_first(step):
     X = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [10.0, 0.0]])
     centers = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 0.0]])
-    new, labels = lloyd_step(X, centers)
+    new, labels = step(X, centers)
     assert labels.tolist() == [0, 0, 1, 2]
     assert nearest_center(X, centers)[1].tolist() == [0.0, 1.0, 0.0, 0.0]
     np.testing.assert_array_equal(new, [[0.5, 0.0], [2.0, 0.0], [10.0, 0.0]])
     assert nearest_center(X, centers)[0].tolist() == [0, 0, 1, 2]
     theirs = KMeans(3, init=centers, n_init=1, max_iter=1).fit(X)
     np.testing.assert_array_equal(theirs.cluster_centers_, new)
+
+
+def test_two_empty_clusters_take_the_two_farthest_rows():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 3.0], [10.0, 0.0]])
+    centers = np.array([[0.0, 0.0], [50.0, 50.0], [60.0, 60.0], [10.0, 0.0]])
+    for step in STEPS:
+        new, labels = step(X, centers)
+        assert labels.tolist() == [0, 0, 0, 3]
+        np.testing.assert_array_equal(new, [[0.0, 4 / 3], [0.0, 3.0], [0.0, 1.0], [10.0, 0.0]])
+
+
+@pytest.mark.parametrize("k, seed", [(2, 0), (4, 1), (7, 2), (12, 3)])
+def test_the_plain_step_and_the_tuned_one_agree(k, seed):
+    X = blobs(2500, 5, 6, seed=seed)
+    plain = fast = kmeans_plusplus(X, k, seed=seed)
+    for _ in range(15):
+        (plain, plain_labels), (fast, fast_labels) = lloyd_step(X, plain), \
+            clustering._lloyd_step_fast(X, fast)
+        np.testing.assert_array_equal(plain_labels, fast_labels)
+        np.testing.assert_allclose(plain, fast, rtol=1e-12, atol=1e-12)
+    fit = kmeans(X, k, init=kmeans_plusplus(X, k, seed=seed), max_iter=15, tol=0.0)
+    assert fit.n_iter == 15 or np.array_equal(fit.labels, plain_labels)
+
+
+small_int_points = st.integers(2, 30).flatmap(lambda n: st.tuples(
+    st.lists(st.lists(st.integers(-20, 20), min_size=2, max_size=2), min_size=n, max_size=n),
+    st.integers(1, n), st.integers(0, 2**32 - 1)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_int_points)
+def test_property_plain_and_tuned_steps_agree_and_never_raise_the_inertia(case):
+    # Integer coordinates: every distance is exact, so ties are exact and both pick the first.
+    rows, k, seed = case
+    X = np.array(rows, dtype=float)
+    centers = X[np.random.default_rng(seed).choice(len(X), k, replace=False)]
+    new, labels = lloyd_step(X, centers)
+    fast, fast_labels = clustering._lloyd_step_fast(X, centers)
+    np.testing.assert_array_equal(labels, fast_labels)
+    np.testing.assert_allclose(new, fast, rtol=1e-12, atol=1e-12)
+    assert np.isfinite(new).all() and new.shape == centers.shape
+    assert labels.min() >= 0 and labels.max() < k
+    before = ((X - centers[labels]) ** 2).sum()
+    assert nearest_center(X, new)[1].sum() <= before + 1e-9
 
 
 def test_soft_kmeans_limits():
@@ -188,6 +239,9 @@ def test_linkage_on_iris_matches_scipy():
     (lambda: linkage(np.ones((1, 2))), ValueError, "at least 2 samples"),
     (lambda: silhouette_samples(np.ones((4, 2)), [0, 0, 0, 0]), ValueError, "between 2 and"),
     (lambda: silhouette_samples(np.ones((4, 2)), [0, 1]), ValueError, r"labels must have shape"),
+    (lambda: lloyd_step(np.ones(3), np.ones((1, 3))), ValueError, "X must be 2-D"),
+    (lambda: lloyd_step(np.ones((3, 2)), np.ones((2, 3))), ValueError, "centers must have 2 col"),
+    (lambda: lloyd_step(np.ones((3, 2)), [[np.inf, 0.0]]), ValueError, "centers contains"),
 ])
 def test_bad_input_names_the_argument(call, error, message):
     with pytest.raises(error, match=message):
@@ -250,7 +304,8 @@ def test_every_function_follows_its_data_onto_the_gpu():
         (nearest_center, X, C, clustering.columns_with_ones(X)),
         (clustering.weighted_means, R, X),
         (lloyd_step, X, C),
-        (lloyd_step, X, C, clustering.columns_with_ones(X)),
+        (clustering._lloyd_step_fast, X, C),
+        (clustering._lloyd_step_fast, X, C, clustering.columns_with_ones(X)),
         (kmeans_plusplus, X, 4, 3),
         (lambda X, C: kmeans(X, 4, init=C), X, C),
         (lambda X: kmeans(X, 4, n_init=2, seed=1), X),
@@ -300,7 +355,9 @@ def test_a_lesson_on_the_gpu_gets_the_cpu_results():
     (lambda g, X, C: squared_distances(X, g(C)), "C is a CuPy array"),
     (lambda g, X, C: nearest_center(g(X), C), "centers is a NumPy array"),
     (lambda g, X, C: lloyd_step(g(X), C), "centers is a NumPy array"),
-    (lambda g, X, C: lloyd_step(g(X), g(C), clustering.columns_with_ones(X)), "columns is a"),
+    (lambda g, X, C: clustering._lloyd_step_fast(g(X), C), "centers is a NumPy array"),
+    (lambda g, X, C: clustering._lloyd_step_fast(g(X), g(C), clustering.columns_with_ones(X)),
+     "columns is a"),
     (lambda g, X, C: clustering.weighted_means(g(soft_assignments(X, C, 1.0)), X), "X is a"),
     (lambda g, X, C: kmeans(g(X), 4, init=C), "init is a NumPy array"),
     (lambda g, X, C: kmeans(X, 4, init=g(C)), "init is a CuPy array"),

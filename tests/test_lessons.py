@@ -3,6 +3,7 @@
 nbval (make test) executes the notebooks and compares their outputs; this file checks the rest.
 """
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -86,3 +87,69 @@ def test_the_device_is_the_backend_s_business(md):
         f"{md.name}: the CPU and GPU step must call backend.compare_devices"
     assert "gpu_available" not in cpu_and_gpu, \
         f"{md.name}: compare_devices already says when there is no GPU"
+
+
+def exercises(notebook):
+    """One dict per ### Exercise N of the Exercises section, in order: its number, its
+    question (the text under the heading, in the heading's cell, before any <details>), its
+    code cells, and whether a <details> block follows it before the next exercise; and the
+    lines that start an exercise without being a heading."""
+    found, mentions, inside, current = [], [], False, None
+    for c in notebook.cells:
+        asking = False
+        if c.cell_type == "code":
+            if inside and current is not None:
+                current["code"].append(c)
+            continue
+        for line in c.source.splitlines():
+            if line.startswith("## "):
+                inside = re.sub(r"^\d+\.\s*", "", line[3:]).startswith("Exercises")
+                current = None
+            elif inside and (heading := re.match(r"### Exercise (\d+)\b", line)):
+                current, asking = {"number": int(heading[1]), "question": [], "code": [],
+                                   "details": False}, True
+                found.append(current)
+            elif inside and re.match(r"\s*[*_]*Exercise \d+", line):
+                mentions.append(line)
+            elif current is not None:
+                if "<details>" in line:
+                    current["details"], asking = True, False
+                if asking:
+                    current["question"].append(line)
+    return found, mentions
+
+
+def asserts(source):
+    """Whether source (a code cell) checks something: an assert statement, or a call of a
+    function named assert_... (numpy.testing's)."""
+    tree = ast.parse(source)
+    return any(isinstance(node, ast.Assert) or isinstance(node, ast.Call) and (
+        getattr(node.func, "attr", getattr(node.func, "id", "")).startswith("assert"))
+        for node in ast.walk(tree))
+
+
+@pytest.mark.parametrize("md", LESSONS, ids=lambda p: p.stem)
+def test_exercises_are_numbered_headings_checked_and_answered(md):
+    """Every exercise is a `### Exercise N` heading (the table of contents lists it), every
+    code solution asserts its answer, and every question that asks why has its answer in a
+    hidden <details> block."""
+    found, mentions = exercises(jupytext.read(md))
+    numbers = [e["number"] for e in found]
+    assert len(found) >= 3, f"{md.name}: fewer than 3 '### Exercise N' headings"
+    assert numbers == list(range(1, len(found) + 1)), f"{md.name}: exercises numbered {numbers}"
+    assert not mentions, f"{md.name}: exercises that are not headings: {mentions}"
+    for e in found:
+        solutions = [c for c in e["code"] if c.metadata.get("jupyter", {}).get("source_hidden")]
+        for solution in solutions:
+            assert asserts(solution.source), \
+                f"{md.name}, exercise {e['number']}: its solution asserts nothing"
+        if re.search(r"\bwhy\b", "\n".join(e["question"]), re.IGNORECASE):
+            assert e["details"], \
+                f"{md.name}, exercise {e['number']} asks why but answers in no <details> block"
+        assert solutions or e["details"], f"{md.name}, exercise {e['number']} has no solution"
+
+
+def test_the_readme_lists_every_lesson():
+    readme = (LESSONS[0].parent.parent / "README.md").read_text()
+    missing = [md.name for md in LESSONS if f"(lessons/{md.name})" not in readme]
+    assert not missing, f"README.md's lesson table lacks {missing}"
