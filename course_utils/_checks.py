@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from .backend import RERUN, DeviceMismatchError, get_array_module, where
+from .backend import RERUN, DeviceMismatchError, get_array_module, is_cupy_array, where
 
 
 def check_array(x, name, *, ndim=(1, 2), xp=None):
@@ -61,7 +61,7 @@ def check_int(value, name, *, low=1, high=None, high_is=None):
 def check_device(x, name, xp):
     """Raise DeviceMismatchError, naming x, when x is an array of the other module than xp
     (lists and scalars belong to neither)."""
-    on_gpu = type(x).__module__.split(".")[0] == "cupy"
+    on_gpu = is_cupy_array(x)
     if on_gpu == (xp is np) and (on_gpu or isinstance(x, np.ndarray)):
         device = "the GPU (CuPy)" if xp is not np else "the CPU (NumPy)"
         raise DeviceMismatchError(f"{name} is {where(x)}, but this call works on {device}. "
@@ -72,8 +72,8 @@ def array_module(**arrays):
     """The array module (numpy or cupy) of the first named argument that is an array; every
     other array on another device raises DeviceMismatchError naming it. Lists, numbers and
     None go with either."""
-    first = next((a for a in arrays.values() if isinstance(a, np.ndarray)
-                  or type(a).__module__.split(".")[0] == "cupy"), None)
+    first = next((a for a in arrays.values() if isinstance(a, np.ndarray) or is_cupy_array(a)),
+                 None)
     xp = get_array_module(first)
     for name, a in arrays.items():
         check_device(a, name, xp)

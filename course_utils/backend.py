@@ -42,10 +42,11 @@ class DeviceMismatchError(TypeError):
 
 def where(x):
     """"a NumPy array (CPU)" or "a CuPy array (GPU)": where an array lives, in words."""
-    return "a CuPy array (GPU)" if _is_cupy(x) else "a NumPy array (CPU)"
+    return "a CuPy array (GPU)" if is_cupy_array(x) else "a NumPy array (CPU)"
 
 
-def _is_cupy(x):
+def is_cupy_array(x):
+    """Whether x is a CuPy array, without importing cupy."""
     return type(x).__module__.split(".")[0] == "cupy"
 
 
@@ -124,7 +125,7 @@ def get_array_module(*arrays):
     Raises DeviceMismatchError when both NumPy and CuPy arrays are among the arguments
     (lists and scalars go with either).
     """
-    on_gpu = [a for a in arrays if _is_cupy(a)]
+    on_gpu = [a for a in arrays if is_cupy_array(a)]
     if not on_gpu:
         return np
     if any(isinstance(a, np.ndarray) for a in arrays):
@@ -144,7 +145,7 @@ def asarray(x, dtype=None):
 
 def to_numpy(x):
     """x as a NumPy array (copied from the GPU if it lives there)."""
-    if _is_cupy(x):
+    if is_cupy_array(x):
         return x.get()
     return np.asarray(x)
 
@@ -163,7 +164,7 @@ def to_device(obj, device=None):
 
 def _move(obj, device, copy_host=False):
     """to_device without the checks; copy_host copies NumPy arrays that stay on the host."""
-    if isinstance(obj, np.ndarray) or _is_cupy(obj):
+    if isinstance(obj, np.ndarray) or is_cupy_array(obj):
         if device == "cpu":
             return obj.copy() if copy_host and isinstance(obj, np.ndarray) else to_numpy(obj)
         if not gpu_available():
@@ -368,7 +369,7 @@ def assert_agree(actual, expected, *, rtol=1e-7, atol=0.0, what="the results"):
 
 def _numeric(x):
     """An array, a number or a (nested) list of numbers: compared with a tolerance."""
-    if isinstance(x, np.ndarray | np.generic | int | float) or _is_cupy(x):
+    if isinstance(x, np.ndarray | np.generic | int | float) or is_cupy_array(x):
         return True
     if isinstance(x, list | tuple) and not hasattr(x, "_fields") and x:
         return all(isinstance(v, int | float | np.generic) for v in x)

@@ -134,11 +134,15 @@ def lloyd_step(X, centers):
     xp = get_array_module(X)
     d2 = squared_distances(X, centers)  # (n, k): |x_n - c_j|²
     labels = d2.argmin(axis=1)  # assign: the nearest centre
-    farthest = iter(xp.argsort(-d2.min(axis=1)).tolist())  # rows, far from their centre first
+    farthest = None  # rows, far from their centre first: needed only for an empty cluster
     new = xp.empty_like(centers)
     for j in range(centers.shape[0]):  # update: each centre to the mean of its rows
         members = X[labels == j]
-        new[j] = members.mean(axis=0) if members.shape[0] else X[next(farthest)]
+        if members.shape[0]:
+            new[j] = members.mean(axis=0)
+        else:
+            farthest = farthest or iter(xp.argsort(-d2.min(axis=1)).tolist())
+            new[j] = X[next(farthest)]
     return new, labels
 
 
