@@ -1,6 +1,7 @@
 # The course's commands. Each one sets up .venv first when it is missing or out of date.
 #   make lab        JupyterLab on lessons/ (LAB_ARGS="--no-browser --port 8890" to pass options)
 #   make test       ruff, the unit tests, every lesson under nbval, the lesson pairs in sync
+#                   (in parallel on every core; PYTEST_ARGS= for one process)
 #   make notebooks  re-execute the lessons (LESSONS=lessons/01_cosine_similarity.md for one)
 #   make bench      the benchmarks in bench/, CPU and (when present) GPU
 PYTHON ?= python3
@@ -29,9 +30,15 @@ lab: $(READY)
 	$(BIN)/jupyter-lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/lessons \
 		$(ALLOW_ROOT) $(LAB_ARGS)
 
+# One pytest worker per core, each with one BLAS thread so workers do not fight over the cores.
+# --dist loadscope keeps a test module, and a notebook's cells (one kernel), on one worker.
+# PYTEST_ARGS= runs everything in one process.
+PYTEST_ARGS ?= -n auto --dist loadscope
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 test: $(READY)
 	$(BIN)/ruff check .
-	$(BIN)/pytest tests lessons --nbval --nbval-current-env \
+	$(ONE_THREAD) $(BIN)/pytest $(PYTEST_ARGS) tests lessons --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # The .md is the source: write its .ipynb twin, then execute it in place (without per-cell

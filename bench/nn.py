@@ -28,7 +28,7 @@ def course_epoch(X, y, hidden, xp, dtype):
     net = nn.mlp([X.shape[1], hidden, 10], "tanh", seed=0, xp=xp, dtype=dtype)
     data, labels = xp.asarray(X, dtype=dtype), xp.asarray(y)
     optimizer, loss = SGD(net.params.values(), lr=0.1), nn.SoftmaxCrossEntropy()
-    return lambda: nn.train_epoch(net, loss, data, labels, optimizer, batch_size=32, rng=0)
+    return lambda: nn.train_epoch(net, loss, data, labels, optimizer, batch_size=32, seed=0)
 
 
 def sklearn_epoch(X, y, hidden):

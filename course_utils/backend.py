@@ -81,10 +81,22 @@ def gpu_available():
 
 
 def use(device):
-    """Select "cpu", "gpu" or "auto" (the GPU when usable, else the CPU); return "cpu" or "gpu"."""
+    """Make device current for every array the course creates from now on.
+
+    Parameters
+    ----------
+    device : str
+        "cpu", "gpu" or "auto" (the GPU when usable, else the CPU, saying why).
+
+    Returns
+    -------
+    str
+        The device now current, "cpu" or "gpu". Raises GPUUnavailableError, with the reason,
+        for "gpu" without a usable GPU.
+    """
     global _current
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    from ._checks import check_choice  # _checks imports this module
+    check_choice(device, "device", DEVICES)
     status = gpu_available() if device != "cpu" else None
     if device == "gpu" and not status:
         raise GPUUnavailableError(f"use('gpu') asked for a GPU, but {status.reason}")
@@ -97,7 +109,13 @@ def use(device):
 
 
 def device():
-    """The current device, "cpu" or "gpu"; resolved from COURSE_DEVICE on first call."""
+    """The current device, resolved from the COURSE_DEVICE variable on the first call.
+
+    Returns
+    -------
+    str
+        "cpu" or "gpu".
+    """
     if _current is None:
         value = os.environ.get("COURSE_DEVICE", "cpu").strip().lower() or "cpu"
         if value not in DEVICES:
@@ -111,7 +129,13 @@ def _current_device():  # for functions whose argument named device hides device
 
 
 def xp():
-    """The array module of the current device: numpy or cupy."""
+    """The array module of the current device.
+
+    Returns
+    -------
+    module
+        numpy on the CPU, cupy on the GPU.
+    """
     if device() == "gpu":
         import cupy
 
@@ -120,10 +144,18 @@ def xp():
 
 
 def get_array_module(*arrays):
-    """cupy if any argument is a CuPy array, else numpy (without importing cupy).
+    """The array module the arguments live on, without importing cupy.
 
-    Raises DeviceMismatchError when both NumPy and CuPy arrays are among the arguments
-    (lists and scalars go with either).
+    Parameters
+    ----------
+    *arrays : arrays, lists, numbers or None
+        Lists, numbers and None go with either module.
+
+    Returns
+    -------
+    module
+        cupy if any argument is a CuPy array, else numpy. Raises DeviceMismatchError (a
+        TypeError) when NumPy and CuPy arrays are mixed.
     """
     on_gpu = [a for a in arrays if is_cupy_array(a)]
     if not on_gpu:
@@ -135,7 +167,19 @@ def get_array_module(*arrays):
 
 
 def asarray(x, dtype=None):
-    """x as an array on the current device (copied to or from the GPU when needed)."""
+    """x as an array on the current device, copied to or from the GPU when needed.
+
+    Parameters
+    ----------
+    x : array-like (a NumPy or CuPy array, a list, a number)
+    dtype : dtype, optional
+        Default: x's own.
+
+    Returns
+    -------
+    array
+        A NumPy array on the CPU, a CuPy array on the GPU, of x's shape.
+    """
     if device() == "gpu":
         import cupy
 
@@ -144,21 +188,39 @@ def asarray(x, dtype=None):
 
 
 def to_numpy(x):
-    """x as a NumPy array (copied from the GPU if it lives there)."""
+    """x on the host, for printing, plotting or scikit-learn.
+
+    Parameters
+    ----------
+    x : array-like (a NumPy or CuPy array, a list, a number)
+
+    Returns
+    -------
+    numpy.ndarray
+        Of x's shape and dtype (copied from the GPU when x lives there).
+    """
     if is_cupy_array(x):
         return x.get()
     return np.asarray(x)
 
 
 def to_device(obj, device=None):
-    """obj with every array in it on device ("cpu" or "gpu"; default the current one).
+    """obj with every array in it moved to device: one call moves a whole result.
 
-    Follows tuples (named ones too), lists, dicts and dataclasses (a fitted mixture, a
-    k-means result): one call moves a whole result. Anything else is returned as it is.
+    Parameters
+    ----------
+    obj : an array, or tuples (named ones too), lists, dicts and dataclasses holding arrays
+        (a fitted mixture, a k-means result). Anything else is returned as it is.
+    device : str, optional
+        "cpu" or "gpu"; default the current device.
+
+    Returns
+    -------
+    The same structure, its arrays on device (NumPy arrays on the CPU, CuPy on the GPU).
     """
-    device = device or _current_device()
-    if device not in ("cpu", "gpu"):
-        raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
+    from ._checks import check_choice  # _checks imports this module
+    device = _current_device() if device is None else check_choice(device, "device",
+                                                                     ("cpu", "gpu"))
     return _move(obj, device)
 
 
@@ -198,7 +260,12 @@ def on_device(name):
 
 
 def synchronize():
-    """Wait for queued GPU work to finish; a no-op when CuPy was never imported."""
+    """Wait for queued GPU work to finish (before reading a clock); a no-op on the CPU.
+
+    Returns
+    -------
+    None
+    """
     cupy = sys.modules.get("cupy")
     if cupy is not None and isinstance(cupy, types.ModuleType) and gpu_available():
         cupy.cuda.Device().synchronize()
@@ -230,22 +297,36 @@ def _fmt_seconds(s):
 def timeit(fn, *args, repeat=7, number=None, min_time=0.05, **kwargs):
     """Time fn(*args, **kwargs), synchronising the GPU after each batch of calls.
 
-    One warm-up call runs first (CuPy compiles kernels on first use). With ``number=None``
-    the calls per run are chosen so that one run takes about ``min_time`` seconds.
-    Returns a Timing in seconds per call.
+    One warm-up call runs first (CuPy compiles kernels on first use).
+
+    Parameters
+    ----------
+    fn : callable
+    *args, **kwargs : fn's arguments
+    repeat : int
+        Timed runs; the median and spread are taken over them.
+    number : int or None
+        Calls per run; None chooses it so that one run takes about min_time seconds.
+    min_time : float
+        Seconds, at least 0.
+
+    Returns
+    -------
+    Timing
+        Seconds per call: median, interquartile range and best over the runs.
     """
     return _timed(fn, args, kwargs, repeat, number, min_time)[0]
 
 
 def _timed(fn, args, kwargs, repeat, number, min_time):
     """(Timing, the warm-up call's result) of fn(*args, **kwargs); see timeit."""
+    from ._checks import check_int, check_real  # _checks imports this module
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ValueError(f"repeat must be a positive int, got {repeat!r}")
-    if number is not None and (isinstance(number, bool) or not isinstance(number, int)
-                               or number < 1):
-        raise ValueError(f"number must be a positive int or None, got {number!r}")
+    check_int(repeat, "repeat")
+    if number is not None:
+        check_int(number, "number")
+    check_real(min_time, "min_time", low=0)
 
     def run(n):
         start = time.perf_counter()
@@ -307,12 +388,31 @@ def compare_devices(fn, *args, rtol=1e-7, atol=0.0, repeat=5, number=None, min_t
     copy of the inputs to the GPU in its time. fn's own keyword arguments named like these
     options go in with functools.partial.
 
+    Parameters
+    ----------
+    fn : callable
+    *args, **kwargs : fn's arguments, on either device
+    rtol, atol : float
+        Tolerances (at least 0) of the agreement asserted between the two results.
+    repeat, number, min_time : as in ``timeit``
+    transfer : bool
+        Count the copy of the inputs to the GPU in its time.
+    label : str, optional
+        The name printed; default fn's name.
+    quiet : bool
+        Do not print the line.
+
     Returns
     -------
-    DeviceComparison (printed, unless quiet), its result the CPU's.
+    DeviceComparison
+        .cpu and .gpu (Timing, or None without a GPU), .speedup, and .result: the CPU's
+        result, on the host.
     """
+    from ._checks import check_real  # _checks imports this module
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    check_real(rtol, "rtol", low=0)
+    check_real(atol, "atol", low=0)
     label = label or getattr(fn, "__name__", "fn")
     status = gpu_available()
     host = _move((args, kwargs), "cpu")
@@ -338,6 +438,10 @@ def compare_devices(fn, *args, rtol=1e-7, atol=0.0, repeat=5, number=None, min_t
 def assert_agree(actual, expected, *, rtol=1e-7, atol=0.0, what="the results"):
     """Raise AssertionError unless actual matches expected: arrays (on any device) and numbers
     to rtol, atol; tuples, lists, dicts and dataclasses entry by entry; anything else by ==."""
+    from ._checks import check_real  # _checks imports this module
+    check_real(rtol, "rtol", low=0)
+    check_real(atol, "atol", low=0)
+
     def walk(a, e, path):
         if dataclasses.is_dataclass(e) and not isinstance(e, type):
             for field in dataclasses.fields(e):
@@ -382,6 +486,11 @@ def device_toggle():
     After a switch it says to run the lesson again: arrays made before stay where they were.
     In IPython it also registers ``explain_mixed_devices``, so that CuPy's own error for a
     NumPy array mixed into a GPU computation ends with the same advice.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The toggle buttons above a line that says which device is in use, or why no GPU.
     """
     import ipywidgets as widgets
 

@@ -5,17 +5,39 @@ Every function follows its data: NumPy arrays in, NumPy out; CuPy in, CuPy out. 
 whose arrays are on different devices raises DeviceMismatchError naming the argument.
 Exceptions by design: k-means++ draws its random numbers on the host (NumPy), so it picks the
 same rows on either device, and linkage returns SciPy's linkage matrix as NumPy.
-Distances are computed a block of rows at a time, so memory stays bounded for large n.
+Distances are computed a block of rows at a time, so memory stays bounded for large n, and
+relative to a centre in the middle of the data (see _blocks.centred), so that an offset of
+the data (1e9, or 1e4 in float32) does not eat the distances' digits.
+
+Public functions check their arguments once (errors name the argument) and call private
+cores (a leading underscore) that trust theirs; the cores take data already centred.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import array_module, check_array, check_int
+from ._blocks import (
+    BLOCK,
+    centre_of,
+    centred,
+    check_centers,
+    check_k,
+    check_X,
+    row_blocks,
+    squared_distances_core,
+)
+from ._checks import (
+    array_module,
+    check_array,
+    check_choice,
+    check_int,
+    check_labels,
+    check_real,
+    rng_from,
+)
 from .backend import get_array_module
 
-BLOCK = 1 << 20  # entries of a distance block held at once (8 MiB of float64)
 # Points in one k-means block: the most whose distance product OpenBLAS still does on one
 # thread (2^18 multiply-adds: about 1900 points for k = 8, d = 16), for it splits larger
 # products over threads, which for products this thin costs more than it saves (on a busy
@@ -27,38 +49,25 @@ TRANSPOSE_ROWS = 256  # rows that columns_with_ones copies at once
 LINKAGES = ("single", "complete", "average", "ward")
 
 
-def row_blocks(n_rows, width, budget=BLOCK):
-    """Slices covering range(n_rows), each of budget // width rows (at least one)."""
-    step = max(1, budget // max(1, width))
-    return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
-
-
-def _check_k(k, n_samples):
-    return check_int(k, "k", high=n_samples, high_is="the number of samples")
-
-
-def _check_X(X, min_samples=1):
-    X = check_array(X, "X", ndim=(2,))
-    if X.shape[0] < min_samples:
-        raise ValueError(f"X needs at least {min_samples} samples (rows), got shape {X.shape}")
-    return X
-
-
-def _check_centers(centers, X, name="init"):
-    centers = check_array(centers, name, ndim=(2,), xp=get_array_module(X)).astype(X.dtype)
-    if centers.shape[1] != X.shape[1]:
-        raise ValueError(f"{name} must have {X.shape[1]} columns like X, got shape {centers.shape}")
-    return centers
-
-
 def squared_distances(X, C):
-    """|x - c|^2 = |x|^2 - 2 x.c + |c|^2 for every row x of X (n, d) and c of C (k, d): (n, k).
+    """Squared Euclidean distances between the rows of X and those of C.
 
-    The expansion is one matrix product; clipped at 0, where rounding can dip below it.
+    |x - c|² = |x|² - 2 x.c + |c|², one matrix product, taken after shifting X and C by a
+    centre of X (distances do not move with the origin; the rounding does), clipped at 0.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    C : array (k, d), on X's device
+
+    Returns
+    -------
+    array (n, k) of |x_n - c_j|², on X's device
     """
-    xp = array_module(X=X, C=C)
-    d2 = (X * X).sum(axis=1)[:, None] - 2 * (X @ C.T) + (C * C).sum(axis=1)
-    return xp.maximum(d2, 0)
+    X = check_X(X)
+    C = check_centers(C, X, "C")
+    Xc, centre = centred(X)
+    return squared_distances_core(Xc, C - centre)
 
 
 def columns_with_ones(X):
@@ -69,17 +78,33 @@ def columns_with_ones(X):
     transpose gives each centre's sum of points and, last, their count. Points as columns
     make these thin products faster than points as rows. The copy is made a few rows at a
     time, which NumPy transposes several times faster than a large array at once.
+    (k-means builds it from X shifted by its centre.)
+
+    Parameters
+    ----------
+    X : array (n, d)
+
+    Returns
+    -------
+    array (d + 1, n) on X's device
     """
+    return _columns_with_ones(check_X(X))
+
+
+def _columns_with_ones(X, centre=None):
+    """columns_with_ones of X - centre (centre (d,) or None), without checks."""
     xp = get_array_module(X)
     columns = xp.empty((X.shape[1] + 1, X.shape[0]), dtype=X.dtype)
     columns[-1] = 1
     for points in row_blocks(X.shape[0], 1, TRANSPOSE_ROWS) if xp is np else [slice(None)]:
         columns[:-1, points] = X[points].T
+    if centre is not None:
+        columns[:-1] -= centre[:, None]
     return columns
 
 
 def _nearest_blocks(columns, centers):
-    """Per block of points of columns = columns_with_ones(X) (d + 1, n): (points, block,
+    """Per block of points of columns = _columns_with_ones(X) (d + 1, n): (points, block,
     hot, partial), block = columns[:, points], hot (k, points) True at each point's nearest
     centre and partial (points,) = min_c |c|² - 2 c.x.
 
@@ -99,40 +124,135 @@ def _nearest_blocks(columns, centers):
 
 
 def row_sq_norms(X):
-    """|x|² of every row: (n, d) -> (n,)."""
+    """|x|² of every row of X.
+
+    Parameters
+    ----------
+    X : array (n, d)
+
+    Returns
+    -------
+    array (n,) on X's device
+    """
+    return _row_sq_norms(check_X(X))
+
+
+def _row_sq_norms(X):
     return get_array_module(X).einsum("ij,ij->i", X, X)
 
 
-def nearest_center(X, centers, columns=None):
-    """Index of each row's nearest centre (the first, on a tie) and the squared distance to
-    it: (n,), (n,). columns, columns_with_ones(X), can be passed to save building it."""
-    xp = array_module(X=X, centers=centers, columns=columns)
-    columns = columns_with_ones(X) if columns is None else columns
-    labels = xp.empty(X.shape[0], dtype=xp.int64)
-    partial = xp.empty(X.shape[0], dtype=X.dtype)
-    for points, _, hot, block_partial in _nearest_blocks(columns, centers):
-        labels[points], partial[points] = hot.argmax(axis=0), block_partial
-    return labels, xp.maximum(partial + row_sq_norms(X), 0)
+def nearest_center(X, centers):
+    """Each row's nearest centre (the first, on a tie) and its squared distance to it.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    centers : array (k, d), on X's device
+
+    Returns
+    -------
+    labels : int64 array (n,), in [0, k)
+    distances : array (n,) of squared distances |x_n - c_{labels[n]}|² (>= 0)
+    """
+    X = check_X(X)
+    centers = check_centers(centers, X, "centers")
+    centre = centre_of(X)
+    columns = _columns_with_ones(X, centre)
+    return _nearest_center(columns, centers - centre)
+
+
+def _nearest_center(columns, centers, inertia=False):
+    """nearest_center on columns = _columns_with_ones(X - c) and centres shifted by c; with
+    inertia, (labels, sum_n |x_n - c_{labels[n]}|² summed from the differences, a float)."""
+    xp = get_array_module(columns)
+    n = columns.shape[1]
+    labels = xp.empty(n, dtype=xp.int64)
+    partial = None if inertia else xp.empty(n, dtype=columns.dtype)
+    index = xp.stack([xp.arange(centers.shape[0], dtype=columns.dtype),
+                      xp.ones(centers.shape[0], dtype=columns.dtype)])
+    centers_t = xp.ascontiguousarray(centers.T)
+    total = 0.0
+    for points, block, hot, block_partial in _nearest_blocks(columns, centers):
+        hot = hot.astype(columns.dtype)
+        which, count = index @ hot  # the 1 of each column, by a product
+        one_hot = bool((count == 1).all())
+        block_labels = which.astype(xp.int64) if one_hot else hot.argmax(axis=0)  # a tie: the
+        labels[points] = block_labels  # first nearest centre
+        if inertia:  # from the differences, while the block is in the cache
+            diff = (centers_t @ hot if one_hot else xp.take(centers_t, block_labels, axis=1))
+            diff -= block[:-1]  # (d, points): c_{label} - x for each point
+            diff *= diff  # (an element-wise square and sum: a BLAS dot this short can be slow)
+            total += float(diff.sum())
+        else:
+            partial[points] = block_partial
+    if inertia:
+        return labels, total
+    norms = (columns[:-1] * columns[:-1]).sum(axis=0)
+    return labels, xp.maximum(partial + norms, 0)
 
 
 def weighted_means(R, X):
-    """Centres c_k = sum_n R[n, k] x_n / sum_n R[n, k] and the weights N_k: (k, d), (k,)."""
-    array_module(R=R, X=X)
+    """Centres c_k = sum_n R[n, k] x_n / sum_n R[n, k] and the weights N_k.
+
+    Parameters
+    ----------
+    R : array (n, k) of non-negative weights (responsibilities), each column of positive sum
+    X : array (n, d), on R's device
+
+    Returns
+    -------
+    centres : array (k, d)
+    weights : array (k,), N_k = sum_n R[n, k]
+    """
+    xp = array_module(R=R, X=X)
+    X = check_X(X)
+    R = check_array(R, "R", ndim=(2,), xp=xp).astype(X.dtype)
+    if R.shape[0] != X.shape[0]:
+        raise ValueError(f"R must have one row per row of X ({X.shape[0]}), got shape {R.shape}")
+    if float(R.min()) < 0:
+        raise ValueError("R must hold non-negative weights")
     counts = R.sum(axis=0)
-    return (R.T @ X) / counts[:, None], counts
+    if not bool((counts > 0).all()):
+        raise ValueError(f"R has a column of zero weight (column {int(xp.argmin(counts))}): "
+                         f"its mean is undefined")
+    Xc, centre = centred(X)
+    return (R.T @ Xc) / counts[:, None] + centre, counts
+
+
+def _weighted_means(R, X, old):
+    """weighted_means without checks; a centre of zero weight stays at old's row."""
+    xp = get_array_module(X)
+    counts = R.sum(axis=0)
+    alive = counts > 0
+    means = (R.T @ X) / xp.where(alive, counts, 1)[:, None]
+    return xp.where(alive[:, None], means, old), counts
 
 
 def lloyd_step(X, centers):
-    """One iteration of Lloyd's algorithm, plainly: assign each row of X (n, d) to its nearest
-    centre (the first, on a tie), then move each centre (k, d) to the mean of its rows.
-    Returns (new centres (k, d), labels (n,)). An empty cluster's centre jumps to the row
-    farthest from its own centre (the next farthest for the next empty one).
+    """One iteration of Lloyd's algorithm, plainly: assign each row of X to its nearest
+    centre (the first, on a tie), then move each centre to the mean of its rows.
+
+    An empty cluster's centre jumps to the row farthest from its own centre (the next
+    farthest for the next empty one).
+
+    Parameters
+    ----------
+    X : array (n, d)
+    centers : array (k, d), on X's device
+
+    Returns
+    -------
+    new_centers : array (k, d)
+    labels : int64 array (n,), each row's nearest centre before the move
     """
-    array_module(X=X, centers=centers)
-    X = _check_X(X)
-    centers = _check_centers(centers, X, "centers")
+    X = check_X(X)
+    centers = check_centers(centers, X, "centers")
+    if centers.shape[0] > X.shape[0]:  # some cluster would stay empty, with no row to take
+        raise ValueError(f"centers has {centers.shape[0]} rows, more than X's "
+                         f"{X.shape[0]}: k-means needs k <= n")
     xp = get_array_module(X)
-    d2 = squared_distances(X, centers)  # (n, k): |x_n - c_j|²
+    Xc, centre = centred(X)
+    d2 = squared_distances_core(Xc, centers - centre)  # (n, k): |x_n - c_j|²
     labels = d2.argmin(axis=1)  # assign: the nearest centre
     farthest = None  # rows, far from their centre first: needed only for an empty cluster
     new = xp.empty_like(centers)
@@ -146,49 +266,70 @@ def lloyd_step(X, centers):
     return new, labels
 
 
-def _lloyd_step_fast(X, centers, columns=None):
-    """lloyd_step, tuned (what kmeans runs): the same centres and labels, by matrix products
-    on blocks of points (see columns_with_ones and _nearest_blocks). columns,
-    columns_with_ones(X), can be passed to save building it at every step.
+def _lloyd_step_fast(columns, centers):
+    """lloyd_step, tuned (what kmeans runs), on columns = _columns_with_ones(X - c) and
+    centres shifted by c: the same centres (shifted by c) and labels, by matrix products on
+    blocks of points (see _nearest_blocks).
     """
-    xp = array_module(X=X, centers=centers, columns=columns)
-    columns = columns_with_ones(X) if columns is None else columns
+    xp = get_array_module(columns)
+    n = columns.shape[1]
     k = centers.shape[0]
-    labels = xp.empty(X.shape[0], dtype=xp.int64)
-    partial = xp.empty(X.shape[0], dtype=X.dtype)
-    sums = xp.zeros((k, columns.shape[0]), dtype=X.dtype)
-    index = xp.arange(k, dtype=X.dtype)
+    labels = xp.empty(n, dtype=xp.int64)
+    partial = xp.empty(n, dtype=columns.dtype)
+    sums = xp.zeros((k, columns.shape[0]), dtype=columns.dtype)
+    index = xp.arange(k, dtype=columns.dtype)
     for points, block, hot, block_partial in _nearest_blocks(columns, centers):
-        hot = hot.astype(X.dtype)
+        hot = hot.astype(columns.dtype)
         sums += hot @ block.T  # (k, points) @ (points, d + 1): each centre's [sum, count]
         labels[points] = index @ hot  # the one 1 of each column, by a product (no slow argmax)
         partial[points] = block_partial
-    if float(sums[:, -1].sum()) != X.shape[0]:  # a point equally near two centres: count it once
-        labels, _ = nearest_center(X, centers, columns)
-        sums = (labels == index[:, None]).astype(X.dtype) @ columns.T
+    if float(sums[:, -1].sum()) != n:  # a point equally near two centres: count it once
+        labels, _ = _nearest_center(columns, centers)
+        sums = (labels == index[:, None]).astype(columns.dtype) @ columns.T
     counts = sums[:, -1]
     new = sums[:, :-1] / xp.maximum(counts, 1)[:, None]
     empty = counts == 0
     if bool(empty.any()):
-        farthest = xp.argsort(-(partial + row_sq_norms(X)))[: int(empty.sum())]
-        new[empty] = X[farthest]
+        norms = (columns[:-1] * columns[:-1]).sum(axis=0)
+        farthest = xp.argsort(-(partial + norms))[: int(empty.sum())]
+        new[empty] = columns[:-1, farthest].T
     return new, labels
 
 
 def kmeans_plusplus(X, k, seed=0):
-    """k initial centres drawn from the rows of X (n, d) -> (k, d): the first uniformly, each
-    next one with probability proportional to its squared distance to the nearest chosen one.
+    """k initial centres drawn from the rows of X: the first uniformly, each next one with
+    probability proportional to its squared distance to the nearest chosen one.
 
     The distances are computed on X's device; the random numbers are drawn on the host by a
-    NumPy Generator (seed: an int or a Generator), so the same seed picks the same rows on
-    the CPU and on the GPU. The centres are on X's device.
+    NumPy Generator, so the same seed picks the same rows on the CPU and on the GPU.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    k : int in [1, n]
+    seed : int >= 0, numpy Generator or None (fresh entropy); default 0
+
+    Returns
+    -------
+    array (k, d): rows of X, on X's device
     """
-    X = _check_X(X)
-    k = _check_k(k, X.shape[0])
-    xp = get_array_module(X)
-    rng = np.random.default_rng(seed)
-    chosen = [int(rng.integers(X.shape[0]))]
-    nearest = squared_distances(X, X[chosen])[:, 0]
+    X = check_X(X)
+    k = check_k(k, X.shape[0])
+    rng = rng_from(seed)
+    Xc, _ = centred(X)
+    return X[_kmeans_plusplus_rows(Xc, k, rng)]
+
+
+def _kmeans_plusplus_rows(Xc, k, rng):
+    """The indices (an array on Xc's device, (k,)) of k-means++'s rows of centred data."""
+    xp = get_array_module(Xc)
+    norms = (Xc * Xc).sum(axis=1)
+
+    def to_row(i):  # |x - x_i|² for every row x, clipped at 0
+        return xp.maximum(norms - 2 * (Xc @ Xc[i]) + norms[i], 0)
+
+    chosen = [int(rng.integers(Xc.shape[0]))]
+    nearest = to_row(chosen[0])
     for _ in range(1, k):
         cumulative = xp.cumsum(nearest)
         total = float(cumulative[-1])
@@ -196,10 +337,10 @@ def kmeans_plusplus(X, k, seed=0):
             draw = xp.asarray([rng.random() * total], dtype=cumulative.dtype)
             pick = int(xp.searchsorted(cumulative, draw, side="right")[0])
         else:  # every row sits on a centre already
-            pick = int(rng.integers(X.shape[0]))
-        chosen.append(min(pick, X.shape[0] - 1))
-        nearest = xp.minimum(nearest, squared_distances(X, X[chosen[-1:]])[:, 0])
-    return X[xp.asarray(chosen)]
+            pick = int(rng.integers(Xc.shape[0]))
+        chosen.append(min(pick, Xc.shape[0] - 1))
+        nearest = xp.minimum(nearest, to_row(chosen[-1]))
+    return xp.asarray(chosen)
 
 
 @dataclass(frozen=True)
@@ -220,112 +361,191 @@ def kmeans(X, k, *, init="k-means++", n_init=4, max_iter=300, tol=1e-4, seed=0):
     Parameters
     ----------
     X : array of shape (n, d), NumPy or CuPy: the work and the result stay on its device
-    k : int, the number of clusters
+    k : int in [1, n], the number of clusters
     init : "k-means++" or an array of shape (k, d) of initial centres (then one run), on X's
         device
-    n_init : restarts from different k-means++ draws
-    max_iter, tol : stop when the labels no longer change, or when the squared centre shift
-        is at most tol times the mean variance of X's columns (scikit-learn's rule)
-    seed : int or numpy Generator for the k-means++ draws (made on the host, so a seed gives
-        the same starts on both devices)
+    n_init : int >= 1, restarts from different k-means++ draws
+    max_iter : int >= 1
+    tol : float >= 0: stop when the labels no longer change, or when the squared centre
+        shift is at most tol times the mean variance of X's columns (scikit-learn's rule)
+    seed : int >= 0, numpy Generator or None, for the k-means++ draws (made on the host, so
+        a seed gives the same starts on both devices); default 0
 
     Returns
     -------
-    KMeansResult, its labels and inertia those of its final centres.
+    KMeansResult: centers (k, d), labels (n,) and inertia of the final centres, n_iter.
+    The inertia is sum_n |x_n - c_{labels[n]}|², summed from the differences.
     """
-    X = _check_X(X)
-    k = _check_k(k, X.shape[0])
+    X = check_X(X)
+    k = check_k(k, X.shape[0])
     if isinstance(init, str):
         if init != "k-means++":
             raise ValueError(f"init must be 'k-means++' or an array of centres, got {init!r}")
-        rng = np.random.default_rng(seed)
-        starts = (kmeans_plusplus(X, k, rng) for _ in range(check_int(n_init, "n_init")))
+        n_init = check_int(n_init, "n_init")
+        rng = rng_from(seed)
     else:
-        starts = [_check_centers(init, X)]
-        if starts[0].shape[0] != k:
-            raise ValueError(f"init must have k = {k} rows, got shape {starts[0].shape}")
+        init = check_centers(init, X)
+        if init.shape[0] != k:
+            raise ValueError(f"init must have k = {k} rows, got shape {init.shape}")
     max_iter = check_int(max_iter, "max_iter")
-    if not tol >= 0:
-        raise ValueError(f"tol must be >= 0, got {tol!r}")
-    columns = columns_with_ones(X)
+    tol = check_real(tol, "tol", low=0.0)
+    centre = centre_of(X, check=False)  # overflow: checked on the inertia, in _kmeans
+    columns = _columns_with_ones(X, centre)  # X - centre, as columns
+    if isinstance(init, str):
+        starts = (columns[:-1, _kmeans_plusplus_rows(columns[:-1].T, k, rng)].T
+                  for _ in range(n_init))
+    else:
+        starts = [init - centre]
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow raises at the end
+        return _kmeans(columns, centre, starts, max_iter, tol)
+
+
+def _kmeans(columns, centre, starts, max_iter, tol):
+    """Lloyd's algorithm from each start (centred like columns); the fit of lowest inertia."""
     threshold = tol * float(columns[:-1].var(axis=1).mean())  # X's column variances
     best = None
     for centers in starts:
         labels, n_iter, converged = None, 0, False
         while n_iter < max_iter and not converged:
-            new, new_labels = _lloyd_step_fast(X, centers, columns)
+            new, new_labels = _lloyd_step_fast(columns, centers)
             stable = labels is not None and bool((new_labels == labels).all())
             converged = stable or float(((new - centers) ** 2).sum()) <= threshold
             centers, labels, n_iter = new, new_labels, n_iter + 1
-        labels, nearest = nearest_center(X, centers, columns)
-        result = KMeansResult(centers, labels, float(nearest.sum()), n_iter)
-        if best is None or result.inertia < best.inertia:
-            best = result
-    return best
+        labels, inertia = _nearest_center(columns, centers, inertia=True)
+        if not (np.isfinite(inertia) and np.isfinite(threshold)):
+            raise ValueError(f"X spreads too far for squared distances in {columns.dtype} "
+                             f"(they overflow): rescale it")
+        if best is None or inertia < best.inertia:
+            best = KMeansResult(centers, labels, inertia, n_iter)
+    return KMeansResult(best.centers + centre, best.labels, best.inertia, best.n_iter)
 
 
 def soft_assignments(X, centers, stiffness):
-    """Responsibilities r[n, k] = exp(-β |x_n - c_k|²) / sum_j exp(-β |x_n - c_j|²): (n, k).
+    """Responsibilities r[n, k] = exp(-β |x_n - c_k|²) / sum_j exp(-β |x_n - c_j|²).
 
     β (stiffness) -> infinity gives hard k-means labels; β = 0 shares every point equally.
+    Computed as a stable softmax (the nearest centre's distance subtracted first).
+
+    Parameters
+    ----------
+    X : array (n, d)
+    centers : array (k, d), on X's device
+    stiffness : float >= 0, β
+
+    Returns
+    -------
+    array (n, k), each row non-negative and summing to 1
     """
-    xp = array_module(X=X, centers=centers)
-    logits = -stiffness * squared_distances(X, centers)
-    logits -= logits.max(axis=1, keepdims=True)  # exp of at most 0: no overflow
-    R = xp.exp(logits)
+    X = check_X(X)
+    centers = check_centers(centers, X, "centers")
+    stiffness = check_real(stiffness, "stiffness", low=0.0)
+    Xc, centre = centred(X)
+    return _soft_assignments(Xc, centers - centre, stiffness)
+
+
+def _soft_assignments(X, centers, stiffness):
+    xp = get_array_module(X)
+    d2 = squared_distances_core(X, centers)
+    logits = d2.min(axis=1, keepdims=True) - d2  # <= 0, and 0 at the nearest centre
+    logits *= stiffness  # may reach -inf for a huge β: exp gives 0, never NaN
+    R = xp.exp(logits, out=logits)
     return R / R.sum(axis=1, keepdims=True)
 
 
 def soft_kmeans(X, init, stiffness, *, max_iter=500, tol=1e-10):
-    """Soft k-means from initial centres init (k, d), on X's device: alternate responsibilities
-    and responsibility-weighted means until the centres move less than tol.
+    """Soft k-means: alternate responsibilities (soft_assignments) and responsibility-
+    weighted means until the squared centre shift is at most tol.
 
-    Returns (centres (k, d), responsibilities (n, k), iterations run).
+    A centre that no point shares in (every responsibility 0, as far from the data as
+    [100, 100] from points near 0 with a stiff β) stays where it is.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    init : array (k, d) of initial centres, on X's device
+    stiffness : float >= 0, β
+    max_iter : int >= 1
+    tol : float >= 0
+
+    Returns
+    -------
+    centers : array (k, d)
+    R : array (n, k) of responsibilities (rows sum to 1)
+    n_iter : int, iterations run
     """
-    X = _check_X(X)
-    centers = _check_centers(init, X)
-    if not stiffness >= 0:
-        raise ValueError(f"stiffness must be >= 0, got {stiffness!r}")
+    X = check_X(X)
+    centers = check_centers(init, X)
+    stiffness = check_real(stiffness, "stiffness", low=0.0)
+    max_iter = check_int(max_iter, "max_iter")
+    tol = check_real(tol, "tol", low=0.0)
+    Xc, centre = centred(X)
+    centers = centers - centre
     n_iter, shift = 0, np.inf
     while n_iter < max_iter and shift > tol:
-        new, _ = weighted_means(soft_assignments(X, centers, stiffness), X)
+        new, _ = _weighted_means(_soft_assignments(Xc, centers, stiffness), Xc, centers)
         shift = float(((new - centers) ** 2).sum())
         centers, n_iter = new, n_iter + 1
-    return centers, soft_assignments(X, centers, stiffness), n_iter
+    return centers + centre, _soft_assignments(Xc, centers, stiffness), n_iter
 
 
 def silhouette_samples(X, labels):
-    """s_i = (b_i - a_i) / max(a_i, b_i): a_i the mean distance from x_i to the other members of
-    its cluster, b_i to the members of the nearest other cluster; 0 in a one-point cluster. (n,)
+    """Silhouette of every row: s_i = (b_i - a_i) / max(a_i, b_i), a_i the mean distance
+    from x_i to the other members of its cluster, b_i to the members of the nearest other
+    cluster; 0 in a one-point cluster.
+
+    Parameters
+    ----------
+    X : array (n, d), n >= 2
+    labels : int array (n,) of cluster labels >= 0 (any values; 2 to n - 1 distinct), on
+        X's device
+
+    Returns
+    -------
+    array (n,) of silhouettes in [-1, 1]
     """
-    X = _check_X(X, min_samples=2)
-    xp = array_module(X=X, labels=labels)
-    labels = xp.asarray(labels)
-    if labels.shape != (X.shape[0],):
-        raise ValueError(f"labels must have shape ({X.shape[0]},) like X's rows, "
-                         f"got {labels.shape}")
+    X = check_X(X, min_samples=2)
+    xp = get_array_module(X)
+    labels = check_labels(labels, "labels", n_samples=X.shape[0], xp=xp)
     _, labels = xp.unique(labels, return_inverse=True)
     labels = labels.reshape(-1)
     k = int(labels.max()) + 1
     if not 2 <= k < X.shape[0]:
         raise ValueError(f"labels must name between 2 and n - 1 clusters, got {k}")
+    Xc, _ = centred(X)
+    n = X.shape[0]
     R = (labels[:, None] == xp.arange(k)).astype(X.dtype)  # one-hot: (n, k)
     counts = R.sum(axis=0)
-    sums = xp.empty((X.shape[0], k), dtype=X.dtype)
-    for rows in row_blocks(X.shape[0], X.shape[0]):
-        sums[rows] = xp.sqrt(squared_distances(X[rows], X)) @ R
+    sums = xp.empty((n, k), dtype=X.dtype)
+    for rows in row_blocks(n, n):
+        d2 = squared_distances_core(Xc[rows], Xc)
+        own = xp.arange(rows.stop - rows.start)
+        d2[own, own + rows.start] = 0  # a point's distance to itself, exactly
+        sums[rows] = xp.sqrt(d2) @ R
     own = xp.take_along_axis(sums, labels[:, None], axis=1)[:, 0]
     own_size = counts[labels]
     a = own / xp.maximum(own_size - 1, 1)
     means = sums / counts
-    means[xp.arange(X.shape[0]), labels] = xp.inf
+    means[xp.arange(n), labels] = xp.inf
     b = means.min(axis=1)
     s = (b - a) / xp.maximum(xp.maximum(a, b), xp.finfo(X.dtype).tiny)
-    return xp.where(own_size > 1, s, 0)
+    return xp.where(own_size > 1, xp.clip(s, -1, 1), 0)
 
 
 def pairwise_distances(X):
-    """Euclidean distances between all rows of X, from the differences (no cancellation): (n, n)."""
+    """Euclidean distances between all rows of X, from the differences (no cancellation).
+
+    Parameters
+    ----------
+    X : array (n, d)
+
+    Returns
+    -------
+    array (n, n), symmetric, 0 on the diagonal
+    """
+    return _pairwise_distances(check_X(X))
+
+
+def _pairwise_distances(X):
     xp = get_array_module(X)
     n, d = X.shape
     D = xp.empty((n, n), dtype=X.dtype)
@@ -335,21 +555,59 @@ def pairwise_distances(X):
     return D
 
 
+def _check_distances(value, name, xp, positive=False):
+    """value as a finite array of rank 0 or 1 on xp, >= 0 (> 0 when positive)."""
+    arr = check_array(value, name, ndim=(0, 1), xp=xp)
+    low = float(arr.min())
+    if low < 0 or (positive and low == 0):
+        raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}, "
+                         f"got a minimum of {low:g}")
+    return arr
+
+
 def lance_williams(method, d_ki, d_kj, d_ij, n_i, n_j, n_k):
     """Distance from every cluster k to the merger of clusters i and j, from the old distances.
 
-    d_ki, d_kj and n_k are arrays (one entry per cluster k), or numbers; d_ij, n_i, n_j numbers.
+    Parameters
+    ----------
+    method : "single", "complete", "average" or "ward"
+    d_ki, d_kj : arrays (m,) (one entry per cluster k) or numbers, distances >= 0
+    d_ij : number (or 0-d array) >= 0, the distance between i and j
+    n_i, n_j : numbers > 0, the sizes of clusters i and j
+    n_k : array (m,) or number > 0, the sizes of the clusters k
+
+    Returns
+    -------
+    array (m,) (0-d for numbers) of distances from each k to i ∪ j, on the arguments' device
     """
+    method = check_choice(method, "method", LINKAGES)
     xp = array_module(d_ki=d_ki, d_kj=d_kj, d_ij=d_ij, n_i=n_i, n_j=n_j, n_k=n_k)
+    args = {"d_ki": (d_ki, False), "d_kj": (d_kj, False), "d_ij": (d_ij, False),
+            "n_i": (n_i, True), "n_j": (n_j, True), "n_k": (n_k, True)}
+    checked = {name: _check_distances(v, name, xp, positive) for name, (v, positive)
+               in args.items()}
+    for name in ("d_ij", "n_i", "n_j"):
+        if checked[name].ndim:
+            raise ValueError(f"{name} must be a number, got shape {checked[name].shape}")
+    lengths = {checked[name].shape for name in ("d_ki", "d_kj", "n_k") if checked[name].ndim}
+    if len(lengths) > 1:
+        raise ValueError(f"d_ki, d_kj and n_k must have one length, got shapes {sorted(lengths)}")
+    return _lance_williams(method, *checked.values())
+
+
+def _lance_williams(method, d_ki, d_kj, d_ij, n_i, n_j, n_k):
+    xp = get_array_module(d_ki, d_kj)
     if method == "single":
         return xp.minimum(d_ki, d_kj)
     if method == "complete":
         return xp.maximum(d_ki, d_kj)
     if method == "average":
         return (n_i * d_ki + n_j * d_kj) / (n_i + n_j)
-    # Ward: sqrt(2 x the rise in within-cluster sum of squares) of merging k with i ∪ j
+    # Ward: sqrt(2 x the rise in within-cluster sum of squares) of merging k with i ∪ j,
+    # clipped at 0 where rounding dips below it
     total = n_i + n_j + n_k
-    return xp.sqrt(((n_i + n_k) * d_ki**2 + (n_j + n_k) * d_kj**2 - n_k * d_ij**2) / total)
+    rise = ((n_i + n_k) * d_ki**2 + (n_j + n_k) * d_kj**2 - n_k * d_ij**2) / total
+    return xp.sqrt(xp.maximum(rise, 0))
 
 
 def linkage(X, method="ward"):
@@ -357,16 +615,23 @@ def linkage(X, method="ward"):
     n - 1 times, updating the distances by the Lance-Williams formula. O(n^3): for teaching.
 
     The distances live on X's device; the loop reads one pair per merge back to the host.
-    Returns SciPy's linkage matrix (n - 1, 4), as NumPy on either device (for SciPy's
-    dendrogram and fcluster): row t merges clusters Z[t, 0] < Z[t, 1]
-    at height Z[t, 2] into cluster n + t of Z[t, 3] rows.
+
+    Parameters
+    ----------
+    X : array (n, d), n >= 2
+    method : "single", "complete", "average" or "ward" (default)
+
+    Returns
+    -------
+    SciPy's linkage matrix Z (n - 1, 4), as NumPy on either device (for SciPy's dendrogram
+    and fcluster): row t merges clusters Z[t, 0] < Z[t, 1] at height Z[t, 2] into cluster
+    n + t of Z[t, 3] rows.
     """
-    X = _check_X(X, min_samples=2)
-    if method not in LINKAGES:
-        raise ValueError(f"method must be one of {LINKAGES}, got {method!r}")
+    X = check_X(X, min_samples=2)
+    method = check_choice(method, "method", LINKAGES)
     xp = get_array_module(X)
     n = X.shape[0]
-    D = pairwise_distances(X)
+    D = _pairwise_distances(X)
     D[xp.arange(n), xp.arange(n)] = xp.inf  # never merge a cluster with itself
     size = xp.ones(n, dtype=X.dtype)
     cluster = list(range(n))  # the number of the cluster held in each row of D
@@ -374,7 +639,7 @@ def linkage(X, method="ward"):
     for t in range(n - 1):
         i, j = sorted(divmod(int(D.argmin()), n))
         height = D[i, j]
-        merged = lance_williams(method, D[i], D[j], height, size[i], size[j], size)
+        merged = _lance_williams(method, D[i], D[j], height, size[i], size[j], size)
         Z[t] = [*sorted((cluster[i], cluster[j])), float(height), float(size[i] + size[j])]
         D[i], D[:, i] = merged, merged  # row i now holds the merger ...
         D[j], D[:, j] = xp.inf, xp.inf  # ... and row j is gone

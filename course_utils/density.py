@@ -8,22 +8,60 @@ else a DeviceMismatchError names the argument.
 """
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_array, check_device, check_int
+from ._blocks import BLOCK, centre_of, centred, check_k, check_X, row_blocks
+from ._checks import (
+    check_array,
+    check_choice,
+    check_device,
+    check_int,
+    check_int_array,
+    check_real,
+    check_seed,
+    rng_from,
+)
 from .backend import get_array_module
-from .clustering import BLOCK, _check_k, _check_X, kmeans, row_blocks
+from .clustering import _columns_with_ones, _kmeans, _kmeans_plusplus_rows
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
 KERNELS = ("gaussian", "epanechnikov")
+RULES = ("scott", "silverman")
 KDE_BLOCK = 1 << 16  # entries of a block of kernel values: 512 KiB of float64, in cache
 
 
-def logsumexp(a, axis, *, overwrite=False):
+def logsumexp(a, axis):
     """log(sum(exp(a))) along axis, without overflow: the largest term is factored out.
-    With overwrite, a is used as scratch space (saves a copy of a large array)."""
+
+    Parameters
+    ----------
+    a : array of at least one axis (NaN is refused; -inf, log 0, is welcome)
+    axis : int, the axis summed over
+
+    Returns
+    -------
+    array of a's shape less that axis; -inf where every term is -inf, +inf where one is
+    """
+    xp = get_array_module(a)
+    arr = xp.asarray(a)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"a must be a real array, got dtype {arr.dtype}")
+    arr = arr.astype(xp.float64) if arr.dtype.kind != "f" else arr
+    if arr.size == 0:
+        raise ValueError(f"a is empty (shape {arr.shape})")
+    if bool(xp.isnan(arr).any()):
+        raise ValueError("a contains NaN")
+    if arr.ndim == 0:
+        raise ValueError("a must have at least one axis, got a 0-D array")
+    axis = check_int(axis, "axis", low=-arr.ndim, high=arr.ndim - 1)
+    return _logsumexp(arr, axis)
+
+
+def _logsumexp(a, axis, *, overwrite=False):
+    """logsumexp without checks. With overwrite, a is used as scratch space."""
     xp = get_array_module(a)
     peak = a.max(axis=axis, keepdims=True)
     peak = xp.where(xp.isfinite(peak), peak, 0)  # a row of -inf gives -inf, not NaN
@@ -37,12 +75,17 @@ def logsumexp(a, axis, *, overwrite=False):
 class Mixture:
     """A Gaussian mixture: weights (k,), means (k, d) and covariances, of shape (k, d, d) when
     covariance_type is "full", (k, d) for "diag" and (k,) for "spherical" (sigma_k^2 I).
-    The arrays live on one device; backend.to_device(mixture, "gpu" | "cpu") moves them all."""
+    The arrays live on one device; backend.to_device(mixture, "gpu" | "cpu") moves them all.
+    The arrays are checked where the mixture is used (weights >= 0 summing to 1, covariances
+    positive definite); an unknown covariance_type is an error at once."""
 
     weights: object
     means: object
     covariances: object
     covariance_type: str = "full"
+
+    def __post_init__(self):
+        check_choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
 
     @property
     def n_parameters(self):
@@ -52,27 +95,103 @@ class Mixture:
         return k - 1 + k * d + k * per_component[self.covariance_type]
 
 
-def _check_mixture_device(mixture, xp, name="mixture"):
-    """Raise DeviceMismatchError, naming the field, when an array of mixture is not on xp."""
+def _sum_tolerance(dtype):
+    return 1e-6 if np.dtype(dtype).itemsize >= 8 else 1e-3
+
+
+def _check_mixture(mixture, X, name="mixture"):
+    """mixture, checked against data X (n, d): its arrays on X's device, of X's dtype and of
+    consistent shapes, weights >= 0 summing to 1, variances > 0 (full covariances are
+    checked for positive definiteness by their Cholesky factor, where they are used)."""
+    if not isinstance(mixture, Mixture):
+        raise TypeError(f"{name} must be a Mixture, got {type(mixture).__name__}")
+    xp = get_array_module(X)
     for field in ("weights", "means", "covariances"):
         check_device(getattr(mixture, field), f"{name}.{field}", xp)
+    check_choice(mixture.covariance_type, f"{name}.covariance_type", COVARIANCE_TYPES)
+    w = check_array(mixture.weights, f"{name}.weights", ndim=(1,), xp=xp).astype(X.dtype)
+    k, d = w.shape[0], X.shape[1]
+    mu = check_array(mixture.means, f"{name}.means", ndim=(2,), xp=xp).astype(X.dtype)
+    if mu.shape != (k, d):
+        raise ValueError(f"{name}.means must have shape {(k, d)} (k weights, X's d columns), "
+                         f"got {mu.shape}")
+    shape = {"full": (k, d, d), "diag": (k, d), "spherical": (k,)}[mixture.covariance_type]
+    cov = check_array(mixture.covariances, f"{name}.covariances", ndim=(len(shape),), xp=xp)
+    cov = cov.astype(X.dtype)
+    if cov.shape != shape:
+        raise ValueError(f"{name}.covariances must have shape {shape} for "
+                         f"{mixture.covariance_type!r}, got {cov.shape}")
+    if float(w.min()) < 0 or abs(float(w.sum()) - 1) > _sum_tolerance(X.dtype):
+        raise ValueError(f"{name}.weights must be >= 0 and sum to 1, got sum "
+                         f"{float(w.sum()):g}")
+    if mixture.covariance_type == "full":
+        if not bool(xp.allclose(cov, cov.transpose(0, 2, 1), rtol=1e-6, atol=0)):
+            raise ValueError(f"{name}.covariances must be symmetric")
+    elif float(cov.min()) <= 0:
+        raise ValueError(f"{name}.covariances must be positive, got a minimum of "
+                         f"{float(cov.min()):g}")
+    return Mixture(w, mu, cov, mixture.covariance_type)
+
+
+_FROM_USER = " (mixture.covariances)"  # where a singular covariance of a user's mixture comes from
+
+
+def _shifted(mixture, shift):
+    """The mixture with its means moved by -shift (d,)."""
+    return Mixture(mixture.weights, mixture.means - shift, mixture.covariances,
+                   mixture.covariance_type)
+
+
+def _checked_and_centred(X, mixture):
+    """X and mixture checked, then both shifted by a centre of X: (X - c, shifted mixture)."""
+    X = check_X(X)
+    mixture = _check_mixture(mixture, X)
+    Xc, centre = centred(X)
+    return Xc, _shifted(mixture, centre)
+
+
+def _singular(j, what):
+    return ValueError(f"the covariance of component {j} is not positive definite{what}: a "
+                      f"component collapsed onto too few distinct points; use reg_covar > 0 "
+                      f"(added to every covariance's diagonal) or fewer components")
 
 
 def component_log_densities(X, mixture):
-    """log(w_k N(x_n | mu_k, Sigma_k)) for every row x_n of X (n, d) and component k: (n, k).
+    """log(w_k N(x_n | mu_k, Sigma_k)) for every row x_n of X and component k.
 
     With Sigma = L L^T (Cholesky), (x - mu)^T Sigma^-1 (x - mu) = |L^-1 (x - mu)|^2 and
     log det Sigma = 2 sum log diag L. For all k at once, X is multiplied by the k matrices
-    L_k^-T side by side: one matrix product of shape (n, d) @ (d, k d).
+    L_k^-T side by side: one matrix product of shape (n, d) @ (d, k d). X and the means
+    are shifted by a centre of X first, so an offset of the data costs no digits.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    mixture : Mixture of k components in d dimensions, on X's device
+
+    Returns
+    -------
+    array (n, k); -inf in a column of weight 0
     """
+    return _component_log_densities(*_checked_and_centred(X, mixture), _FROM_USER)
+
+
+def _component_log_densities(X, mixture, what=""):
+    """component_log_densities without checks, on X and a mixture shifted alike."""
     xp = get_array_module(X)
-    _check_mixture_device(mixture, xp)
     w, mu, cov = mixture.weights, mixture.means, mixture.covariances
     k, d = mu.shape
     if mixture.covariance_type == "full":
-        chol = xp.linalg.cholesky(cov)
+        try:
+            chol = xp.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            chol = xp.full_like(cov, xp.nan)
+        diagonal = xp.diagonal(chol, axis1=1, axis2=2)
+        bad = ~(diagonal > 0).all(axis=1)  # CuPy gives NaN where NumPy raises
+        if bool(bad.any()):
+            raise _singular(int(xp.argmax(bad)), what)
         inv_t = xp.linalg.inv(chol).transpose(0, 2, 1)  # (k, d, d): L_k^-T
-        log_det = 2 * xp.log(xp.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+        log_det = 2 * xp.log(diagonal).sum(axis=1)
         side_by_side = inv_t.transpose(1, 0, 2).reshape(d, k * d)
         shift = xp.einsum("kd,kde->ke", mu, inv_t).reshape(k * d)
         mahalanobis = xp.empty((X.shape[0], k), dtype=X.dtype)
@@ -81,35 +200,83 @@ def component_log_densities(X, mixture):
             mahalanobis[rows] = (y * y).reshape(-1, k, d).sum(axis=2)
     else:  # diagonal: sum_j (x_j - mu_kj)^2 / var_kj, by expanding the square
         var = cov if mixture.covariance_type == "diag" else cov[:, None] * xp.ones(d, X.dtype)
+        if not bool((var > 0).all()):
+            raise _singular(int(xp.argmin(var.min(axis=1))), what)
         precision = 1 / var
-        mahalanobis = ((X * X) @ precision.T - 2 * X @ (mu * precision).T
-                       + (mu * mu * precision).sum(axis=1))
+        mahalanobis = xp.maximum((X * X) @ precision.T - 2 * X @ (mu * precision).T
+                                 + (mu * mu * precision).sum(axis=1), 0)
         log_det = xp.log(var).sum(axis=1)
-    return xp.log(w) - 0.5 * (d * math.log(2 * math.pi) + log_det + mahalanobis)
+    with np.errstate(divide="ignore"):  # a weight of 0: log 0 = -inf
+        log_w = xp.log(w)
+    return log_w - 0.5 * (d * math.log(2 * math.pi) + log_det + mahalanobis)
 
 
 def e_step(X, mixture):
-    """The mean log-likelihood (1/n) sum_n log p(x_n) and the log responsibilities (n, k),
-    log r_nk = log(w_k N(x_n | k)) - log p(x_n)."""
-    log_joint = component_log_densities(X, mixture)
-    log_p = logsumexp(log_joint, axis=1)
+    """The E-step: the mean log-likelihood and the log responsibilities.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    mixture : Mixture of k components, on X's device
+
+    Returns
+    -------
+    log_likelihood : float, (1/n) sum_n log p(x_n)
+    log_R : array (n, k), log r_nk = log(w_k N(x_n | k)) - log p(x_n) (rows: logs of
+        probabilities summing to 1)
+    """
+    return _e_step(*_checked_and_centred(X, mixture), _FROM_USER)
+
+
+def _e_step(X, mixture, what=""):
+    log_joint = _component_log_densities(X, mixture, what)
+    log_p = _logsumexp(log_joint, axis=1)
     return float(log_p.mean()), log_joint - log_p[:, None]
 
 
 def m_step(X, R, covariance_type="full", reg_covar=1e-6):
-    """The mixture that maximises the expected log-likelihood under responsibilities R (n, k):
+    """The M-step: the mixture that maximises the expected log-likelihood under
+    responsibilities R.
+
     N_k = sum_n r_nk, w_k = N_k / n, mu_k = sum_n r_nk x_n / N_k and Sigma_k the
-    responsibility-weighted covariance about mu_k, plus reg_covar on its diagonal."""
+    responsibility-weighted covariance about mu_k, plus reg_covar on its diagonal. A
+    component of no weight sits in the middle of the data with covariance reg_covar I.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    R : array (n, k) of responsibilities (>= 0, each row summing to 1), on X's device
+    covariance_type : "full", "diag" or "spherical"
+    reg_covar : float >= 0
+
+    Returns
+    -------
+    Mixture with weights (k,), means (k, d) and covariances (k, d, d), (k, d) or (k,)
+    """
+    X = check_X(X)
     xp = get_array_module(X)
-    check_device(R, "R", xp)
+    R = check_array(R, "R", ndim=(2,), xp=xp).astype(X.dtype)
+    if R.shape[0] != X.shape[0]:
+        raise ValueError(f"R must have one row per row of X ({X.shape[0]}), got shape {R.shape}")
+    sums = R.sum(axis=1)
+    if float(R.min()) < 0 or float(xp.abs(sums - 1).max()) > _sum_tolerance(X.dtype):
+        raise ValueError("R must hold responsibilities: >= 0, each row summing to 1")
+    covariance_type = check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
+    reg_covar = check_real(reg_covar, "reg_covar", low=0.0)
+    Xc, centre = centred(X)
+    return _shifted(_m_step(Xc, R, covariance_type, reg_covar), -centre)
+
+
+def _m_step(X, R, covariance_type, reg_covar):
+    xp = get_array_module(X)
     d = X.shape[1]
     counts = R.sum(axis=0) + 10 * xp.finfo(X.dtype).eps  # an empty component divides by ~0, not 0
     means = (R.T @ X) / counts[:, None]
     if covariance_type == "full":
         cov = xp.empty((len(counts), d, d), dtype=X.dtype)
         for k in range(len(counts)):
-            centred = X - means[k]
-            cov[k] = (R[:, k, None] * centred).T @ centred / counts[k]
+            centred_k = X - means[k]
+            cov[k] = (R[:, k, None] * centred_k).T @ centred_k / counts[k]
         cov += reg_covar * xp.eye(d, dtype=X.dtype)
     else:
         var = xp.stack([R[:, k] @ (X - means[k]) ** 2 for k in range(len(counts))])
@@ -119,16 +286,36 @@ def m_step(X, R, covariance_type="full", reg_covar=1e-6):
 
 
 def mixture_log_likelihood(X, mixture):
-    """Mean log-likelihood (1/n) sum_n log sum_k w_k N(x_n | mu_k, Sigma_k) of the rows of X."""
-    X = _check_X(X)
-    return e_step(X, mixture)[0]
+    """Mean log-likelihood (1/n) sum_n log sum_k w_k N(x_n | mu_k, Sigma_k) of the rows of X.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    mixture : Mixture, on X's device
+
+    Returns
+    -------
+    float
+    """
+    return _e_step(*_checked_and_centred(X, mixture), _FROM_USER)[0]
 
 
 def bic(X, mixture):
-    """Bayesian information criterion -2 log L + p log n (lower is better)."""
-    X = _check_X(X)
-    n = X.shape[0]
-    return -2 * n * mixture_log_likelihood(X, mixture) + mixture.n_parameters * math.log(n)
+    """Bayesian information criterion -2 log L + p log n (lower is better).
+
+    Parameters
+    ----------
+    X : array (n, d)
+    mixture : Mixture, on X's device
+
+    Returns
+    -------
+    float
+    """
+    Xc, mixture = _checked_and_centred(X, mixture)
+    n = Xc.shape[0]
+    log_likelihood = _e_step(Xc, mixture, _FROM_USER)[0]
+    return -2 * n * log_likelihood + mixture.n_parameters * math.log(n)
 
 
 @dataclass(frozen=True)
@@ -143,78 +330,136 @@ class MixtureFit:
 
 def fit_mixture(X, k, *, covariance_type="full", init=None, n_init=1, reg_covar=1e-6,
                 max_iter=100, tol=1e-3, seed=0):
-    """A Gaussian mixture of k components fitted to the rows of X (n, d) by EM.
+    """A Gaussian mixture of k components fitted to the rows of X by EM.
 
     Parameters
     ----------
     X : array of shape (n, d), NumPy or CuPy: the fit and its mixture are on its device
-    init : a Mixture to start from, on X's device; default one M-step from the labels of a
-        seeded k-means (its k-means++ draws are made on the host: the same on both devices).
-    n_init : without init, the number of k-means starts; the fit of highest final
+    k : int in [1, n], the number of components
+    covariance_type : "full", "diag" or "spherical"
+    init : None or a Mixture to start from, on X's device; None: one M-step from the labels
+        of a seeded k-means (its k-means++ draws are made on the host: the same on both
+        devices).
+    n_init : int >= 1; without init, the number of k-means starts; the fit of highest final
         log-likelihood is kept (EM, like k-means, finds a local maximum).
-    reg_covar : added to every covariance's diagonal, so no component collapses onto a point.
-    max_iter, tol : stop when the mean log-likelihood rises by less than tol (scikit-learn's
-        rule: the log-likelihood recorded is that of the parameters before the last M-step).
+    reg_covar : float >= 0, added to every covariance's diagonal, so no component collapses
+        onto a point; with 0, a component that does collapse (duplicated points) raises a
+        ValueError that says so.
+    max_iter : int >= 1
+    tol : float >= 0: stop when the mean log-likelihood rises by less than tol
+        (scikit-learn's rule: the log-likelihood recorded is that of the parameters before
+        the last M-step).
+    seed : int >= 0, numpy Generator or None, for the k-means starts; default 0
 
     Returns
     -------
-    MixtureFit
+    MixtureFit: mixture (weights (k,), means (k, d), covariances), history (list of floats),
+    n_iter, converged
     """
-    X = _check_X(X)
-    k = _check_k(k, X.shape[0])
-    if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, "
-                         f"got {covariance_type!r}")
+    X = check_X(X)
+    k = check_k(k, X.shape[0])
+    covariance_type = check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
+    n_init = check_int(n_init, "n_init")
+    reg_covar = check_real(reg_covar, "reg_covar", low=0.0)
+    max_iter = check_int(max_iter, "max_iter")
+    tol = check_real(tol, "tol", low=0.0)
+    seed = check_seed(seed)
     xp = get_array_module(X)
+    Xc, centre = centred(X)
     if init is None:
-        rng = np.random.default_rng(seed)
+        rng = rng_from(seed)
+        columns = _columns_with_ones(Xc)
+        zero = xp.zeros(X.shape[1], dtype=X.dtype)
         starts = []
-        for _ in range(check_int(n_init, "n_init")):
-            labels = kmeans(X, k, n_init=1, seed=rng).labels
+        for _ in range(n_init):
+            start = Xc[_kmeans_plusplus_rows(Xc, k, rng)]
+            labels = _kmeans(columns, zero, [start], 300, 1e-4).labels
             hard = (labels[:, None] == xp.arange(k)).astype(X.dtype)
-            starts.append(m_step(X, hard, covariance_type, reg_covar))
-    elif init.means.shape != (k, X.shape[1]) or init.covariance_type != covariance_type:
-        raise ValueError(f"init must be a {covariance_type} Mixture with means of shape "
-                         f"{(k, X.shape[1])}, got {init.covariance_type} and "
-                         f"{init.means.shape}")
+            starts.append(_m_step(Xc, hard, covariance_type, reg_covar))
     else:
-        _check_mixture_device(init, xp, "init")
-        starts = [init]
-    fits = [_em(X, start, reg_covar, max_iter, tol) for start in starts]
-    return max(fits, key=lambda fit: mixture_log_likelihood(X, fit.mixture))
+        if not isinstance(init, Mixture):
+            raise TypeError(f"init must be None or a Mixture, got {type(init).__name__}")
+        init = _check_mixture(init, X, "init")
+        if init.means.shape != (k, X.shape[1]) or init.covariance_type != covariance_type:
+            raise ValueError(f"init must be a {covariance_type} Mixture with means of shape "
+                             f"{(k, X.shape[1])}, got {init.covariance_type} and "
+                             f"{init.means.shape}")
+        starts = [_shifted(init, centre)]
+    fits = [_em(Xc, start, reg_covar, max_iter, tol) for start in starts]
+    best = max(fits, key=lambda fit: _e_step(Xc, fit.mixture)[0])
+    return MixtureFit(_shifted(best.mixture, -centre), best.history, best.n_iter,
+                      best.converged)
 
 
 def _em(X, mixture, reg_covar, max_iter, tol):
     """EM from the given mixture: E-step, M-step, until the log-likelihood stalls."""
     xp = get_array_module(X)
     history, converged = [], False
+    what = f" (reg_covar = {reg_covar:g})"
     while len(history) < max_iter and not converged:
-        log_likelihood, log_R = e_step(X, mixture)
-        mixture = m_step(X, xp.exp(log_R), mixture.covariance_type, reg_covar)
+        log_likelihood, log_R = _e_step(X, mixture, what)
+        mixture = _m_step(X, xp.exp(log_R), mixture.covariance_type, reg_covar)
         converged = bool(history) and abs(log_likelihood - history[-1]) < tol
         history.append(log_likelihood)
+    _e_step(X, mixture, what)  # the returned mixture must be usable: checked here
     return MixtureFit(mixture, history, len(history), converged)
 
 
 def scott_factor(n, d):
-    """Scott's rule: bandwidth n^(-1/(d + 4)) in units of the data's standard deviation."""
+    """Scott's rule: bandwidth n^(-1/(d + 4)) in units of the data's standard deviation.
+
+    Parameters
+    ----------
+    n : int >= 1, the number of samples
+    d : int >= 1, the dimension
+
+    Returns
+    -------
+    float in (0, 1]
+    """
+    n, d = check_int(n, "n"), check_int(d, "d")
     return n ** (-1 / (d + 4))
 
 
 def silverman_factor(n, d):
-    """Silverman's rule (as SciPy has it): (n (d + 2) / 4)^(-1/(d + 4)) standard deviations."""
+    """Silverman's rule (as SciPy has it): (n (d + 2) / 4)^(-1/(d + 4)) standard deviations.
+
+    Parameters
+    ----------
+    n : int >= 1, the number of samples
+    d : int >= 1, the dimension
+
+    Returns
+    -------
+    float > 0
+    """
+    n, d = check_int(n, "n"), check_int(d, "d")
     return (n * (d + 2) / 4) ** (-1 / (d + 4))
 
 
 def rule_of_thumb_bandwidth(data, rule="scott"):
     """A bandwidth for an isotropic kernel: the rule's factor times the data's standard deviation
-    (ddof=1, root mean of the columns' variances). In 1-D it is SciPy's gaussian_kde's."""
+    (ddof=1, root mean of the columns' variances). In 1-D it is SciPy's gaussian_kde's.
+
+    Parameters
+    ----------
+    data : array (n,) or (n, d), n >= 2, not all rows equal
+    rule : "scott" or "silverman"
+
+    Returns
+    -------
+    float > 0
+    """
     data = _check_data(data)
-    factor = {"scott": scott_factor, "silverman": silverman_factor}.get(rule)
-    if factor is None:
-        raise ValueError(f"rule must be 'scott' or 'silverman', got {rule!r}")
+    rule = check_choice(rule, "rule", RULES)
     n, d = data.shape
-    return factor(n, d) * float(data.var(axis=0, ddof=1).mean()) ** 0.5
+    if n < 2:
+        raise ValueError(f"data needs at least 2 samples for a standard deviation, got {n}")
+    spread = float(data.var(axis=0, ddof=1).mean()) ** 0.5
+    if not spread > 0:
+        raise ValueError("data has no spread (every row the same): no bandwidth")
+    factor = scott_factor if rule == "scott" else silverman_factor
+    return factor(n, d) * spread
 
 
 def _check_data(data, name="data", xp=None):
@@ -225,19 +470,39 @@ def _check_data(data, name="data", xp=None):
 def _kernel_log_norm(kernel, d, bandwidth):
     """log of the constant that makes the kernel integrate to 1 in d dimensions."""
     if kernel == "gaussian":
-        return -0.5 * d * math.log(2 * math.pi * bandwidth**2)
-    unit_ball = math.pi ** (d / 2) / math.gamma(d / 2 + 1)  # Epanechnikov: (d + 2) / (2 V_d h^d)
-    return math.log((d + 2) / (2 * unit_ball)) - d * math.log(bandwidth)
+        return -0.5 * d * (math.log(2 * math.pi) + 2 * math.log(bandwidth))
+    # Epanechnikov: (d + 2) / (2 V_d h^d), V_d = pi^(d/2) / Gamma(d/2 + 1) the unit ball's volume
+    log_unit_ball = 0.5 * d * math.log(math.pi) - math.lgamma(d / 2 + 1)
+    return math.log((d + 2) / 2) - log_unit_ball - d * math.log(bandwidth)
+
+
+# The expanded product |u|² - 2 u.x + |x|² (u, x in units of the bandwidth) loses about
+# eps * max(|u|² + |x|²) nats; beyond this many, the kernel is summed from differences.
+KDE_ROUNDING = {8: 1e-12, 4: 1e-5}
 
 
 def kde_log_density(queries, data, bandwidth, kernel="gaussian"):
-    """log p(q) of a kernel density estimate p(q) = (1/n) sum_i K_h(q - x_i): (m, d) -> (m,).
+    """log p(q) of a kernel density estimate p(q) = (1/n) sum_i K_h(q - x_i).
 
     Gaussian: K_h(u) = (2 pi h^2)^(-d/2) exp(-|u|^2 / (2 h^2)).
     Epanechnikov: K_h(u) = (d + 2) / (2 V_d h^d) (1 - |u|^2 / h^2) for |u| < h, else 0
     (V_d the volume of the unit ball), so log p is -inf beyond h of every data point.
-    1-D inputs are taken as one feature. Computed a block of queries at a time, on data's
-    device (queries: an array on the same device, or a list).
+    Computed a block of queries at a time, on data's device, in units of h and relative to
+    a centre of the data, by log-sum-exp. The distances come from the expanded product when
+    its rounding costs less than KDE_ROUNDING nats, else (a bandwidth tiny against the
+    spread of the data) from the differences.
+
+    Parameters
+    ----------
+    queries : array (m, d) or (m,) (one feature), on data's device, or a list
+    data : array (n, d) or (n,)
+    bandwidth : float > 0, h
+    kernel : "gaussian" or "epanechnikov"
+
+    Returns
+    -------
+    array (m,) of log densities (finite for the Gaussian kernel unless |q - x| / h
+    overflows)
     """
     data = _check_data(data)
     xp = get_array_module(data)
@@ -245,51 +510,130 @@ def kde_log_density(queries, data, bandwidth, kernel="gaussian"):
     if queries.shape[1] != data.shape[1]:
         raise ValueError(f"queries must have {data.shape[1]} features like data, "
                          f"got shape {queries.shape}")
-    if not (isinstance(bandwidth, int | float) and bandwidth > 0):
-        raise ValueError(f"bandwidth must be a positive number, got {bandwidth!r}")
-    if kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
-    centre = data.mean(axis=0)  # distances do not move with the origin; rounding does
+    bandwidth = check_real(bandwidth, "bandwidth", low=0.0, low_open=True)
+    kernel = check_choice(kernel, "kernel", KERNELS)
+    return _kde_log_density(queries, data, bandwidth, kernel)
+
+
+def _kde_log_density(queries, data, bandwidth, kernel):
+    xp = get_array_module(data)
+    centre = centre_of(data, "data")
     data, queries = data - centre, queries - centre
     n, d = data.shape
-    # -|q - x|^2 / (2 h^2) = q.x / h^2 - |x|^2 / (2 h^2) - |q|^2 / (2 h^2); the last term is the
-    # same for every x, so it leaves the sum. Each block is updated in place, in the CPU cache.
-    half_x = (data * data).sum(axis=1) / (2 * bandwidth**2)
-    half_q = (queries * queries).sum(axis=1) / (2 * bandwidth**2)
+    with np.errstate(over="ignore"):
+        reach = (float(xp.abs(data).max()) + float(xp.abs(queries).max())) ** 2 * d
+        rounding = np.float64(np.finfo(data.dtype).eps) * reach / bandwidth / bandwidth
+    if rounding <= KDE_ROUNDING[data.dtype.itemsize]:
+        out = _kde_expanded(queries / bandwidth, data / bandwidth, kernel)
+    else:
+        out = _kde_from_differences(queries, data, bandwidth, kernel)
+    return out - math.log(n) + _kernel_log_norm(kernel, d, bandwidth)
+
+
+def _kde_expanded(queries, data, kernel):
+    """log sum_i k(q - x_i) per query, k = exp(-|u|² / 2) or max(1 - |u|², 0), by the
+    expanded product (queries and data in units of h)."""
+    xp = get_array_module(data)
+    n = data.shape[0]
+    # -|q - x|^2 / 2 = q.x - |x|^2 / 2 - |q|^2 / 2; the last term is the same for every x,
+    # so it leaves the sum. Each block is updated in place, in the CPU cache.
+    half_x = (data * data).sum(axis=1) / 2
+    half_q = (queries * queries).sum(axis=1) / 2
     out = xp.empty(queries.shape[0], dtype=data.dtype)
     budget = KDE_BLOCK if xp is np else BLOCK  # the GPU prefers few, large blocks
     for rows in row_blocks(queries.shape[0], n, budget):
         t = queries[rows] @ data.T
-        t *= 1 / bandwidth**2
-        t -= half_x  # t = -|q - x|^2 / (2 h^2) + |q|^2 / (2 h^2)
+        t -= half_x  # t = -|q - x|^2 / 2 + |q|^2 / 2
         if kernel == "gaussian":
-            out[rows] = logsumexp(t, axis=1, overwrite=True) - half_q[rows]
-        else:  # 1 - |q - x|^2 / h^2 = 1 + 2 t - |q|^2 / h^2, clipped at 0
+            out[rows] = _logsumexp(t, axis=1, overwrite=True) - half_q[rows]
+        else:  # 1 - |q - x|^2 = 1 + 2 t - |q|^2, clipped at 0
             t *= 2
             t += (1 - 2 * half_q[rows])[:, None]
             with np.errstate(divide="ignore"):  # log 0 = -inf: no data point within h
                 out[rows] = xp.log(xp.maximum(t, 0, out=t).sum(axis=1))
-    return out - math.log(n) + _kernel_log_norm(kernel, d, bandwidth)
+    return out
+
+
+def _kde_from_differences(queries, data, bandwidth, kernel):
+    """What _kde_expanded computes, from the differences q - x (in the data's units)."""
+    xp = get_array_module(data)
+    n, d = data.shape
+    out = xp.empty(queries.shape[0], dtype=data.dtype)
+    budget = KDE_BLOCK if xp is np else BLOCK
+    for rows in row_blocks(queries.shape[0], n * d, budget):
+        with np.errstate(over="ignore"):  # |q - x| / h beyond the float range: kernel 0
+            u = (queries[rows, None, :] - data[None, :, :]) / bandwidth
+            u2 = (u * u).sum(axis=2)  # (rows, n)
+        if kernel == "gaussian":
+            u2 *= -0.5
+            out[rows] = _logsumexp(u2, axis=1, overwrite=True)
+        else:
+            with np.errstate(divide="ignore"):
+                out[rows] = xp.log(xp.maximum(1 - u2, 0).sum(axis=1))
+    return out
 
 
 def cv_bandwidth(data, bandwidths, *, kernel="gaussian", folds=5, seed=0):
     """The bandwidth with the highest held-out log-likelihood, and the score of each.
 
-    bandwidths : a sequence of positive floats (on the host).
-    folds : an int (a shuffled split into that many folds, drawn on the host) or a list of
-        (train, test) index arrays; either way the indices are copied to data's device.
-        A score is the sum of log p(x) over a fold's held-out points, averaged over the folds
-        (what scikit-learn's GridSearchCV reports for KernelDensity).
-    Returns (best bandwidth, scores (len(bandwidths),) as NumPy).
+    A score is the sum of log p(x) over a fold's held-out points, averaged over the folds
+    (what scikit-learn's GridSearchCV reports for KernelDensity).
+
+    Parameters
+    ----------
+    data : array (n,) or (n, d)
+    bandwidths : non-empty sequence of floats > 0 (on the host)
+    kernel : "gaussian" or "epanechnikov"
+    folds : int in [2, n] (a shuffled split into that many folds, drawn on the host) or a
+        list of (train, test) index arrays, each non-empty; either way the indices are
+        copied to data's device.
+    seed : int >= 0, numpy Generator or None, for the shuffle; default 0
+
+    Returns
+    -------
+    best : float, the bandwidth of the highest score
+    scores : NumPy array (len(bandwidths),)
     """
     data = _check_data(data)
-    if isinstance(folds, int):
-        order = np.random.default_rng(seed).permutation(data.shape[0])
+    n = data.shape[0]
+    if isinstance(bandwidths, str) or not hasattr(bandwidths, "__len__"):
+        raise TypeError(f"bandwidths must be a sequence of numbers, got "
+                        f"{type(bandwidths).__name__}")
+    if len(bandwidths) == 0:
+        raise ValueError("bandwidths is empty")
+    bandwidths = [check_real(h, f"bandwidths[{i}]", low=0.0, low_open=True)
+                  for i, h in enumerate(list(bandwidths))]
+    kernel = check_choice(kernel, "kernel", KERNELS)
+    if isinstance(folds, numbers.Integral) and not isinstance(folds, bool):
+        folds = check_int(folds, "folds", low=2, high=n, high_is="the number of samples")
+        order = rng_from(seed).permutation(n)
         parts = np.array_split(order, folds)
         folds = [(np.concatenate(parts[:i] + parts[i + 1:]), part) for i, part in
                  enumerate(parts)]
+    else:
+        check_seed(seed)
+        folds = _check_folds(folds, n)
     xp = get_array_module(data)
     folds = [(xp.asarray(train), xp.asarray(test)) for train, test in folds]  # on data's device
-    scores = np.array([np.mean([float(kde_log_density(data[test], data[train], h, kernel).sum())
+    scores = np.array([np.mean([float(_kde_log_density(data[test], data[train], h,
+                                                       kernel).sum())
                                 for train, test in folds]) for h in bandwidths])
     return bandwidths[int(np.argmax(scores))], scores
+
+
+def _check_folds(folds, n):
+    """folds as a list of (train, test) pairs of non-empty int index arrays in [0, n)."""
+    if isinstance(folds, str) or not hasattr(folds, "__iter__"):
+        raise TypeError(f"folds must be an int or a list of (train, test) index arrays, got "
+                        f"{type(folds).__name__}")
+    checked = []
+    for i, pair in enumerate(folds):
+        if not (isinstance(pair, tuple | list) and len(pair) == 2):
+            raise TypeError(f"folds[{i}] must be a (train, test) pair of index arrays")
+        indices = []
+        for part, name in zip(pair, ("train", "test"), strict=True):
+            indices.append(check_int_array(part, f"folds[{i}] {name}", high=n, ndim=1))
+        checked.append(tuple(indices))
+    if not checked:
+        raise ValueError("folds is empty")
+    return checked

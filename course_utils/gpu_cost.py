@@ -11,25 +11,40 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ._checks import check_real
+from .backend import is_cupy_array
+
 DAYS_PER_YEAR = 365
 
 
-def _check(value, name, *, low=0.0, low_ok=False, high=None):
-    """value as a float (or float array) with every entry > low (>= with low_ok), <= high."""
-    if value is None or isinstance(value, bool | str | bytes):
-        raise TypeError(f"{name} must be a number or an array of numbers, "
-                        f"got {type(value).__name__}")
+def _check_reals(value, name, **bounds):
+    """check_real (same bounds, same message) for a number, or for every entry of a NumPy
+    array or list, whose results then broadcast: a float, or a float array."""
+    if not isinstance(value, np.ndarray | list | tuple) and not is_cupy_array(value):
+        return check_real(value, name, **bounds)  # a bool, a string or None is a TypeError
+    if is_cupy_array(value):
+        raise TypeError(f"{name} must be a real number or a NumPy array of them, got a CuPy "
+                        f"array: the cost model is a few numbers and runs on the CPU")
     try:
-        arr = np.asarray(value, dtype=float)
+        arr = np.asarray(value)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from None
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if np.any(arr < low) or (not low_ok and np.any(arr == low)):
-        raise ValueError(f"{name} must be {'>=' if low_ok else '>'} {low:g}, got {value!r}")
-    if high is not None and np.any(arr > high):
-        raise ValueError(f"{name} must be at most {high:g}, got {value!r}")
-    return float(arr) if arr.ndim == 0 else arr
+        arr = np.asarray(value, dtype=object)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real number or an array of real numbers, got "
+                        f"{type(value).__name__} of dtype {arr.dtype}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    arr = arr.astype(float)
+    for extreme in (arr.min(), arr.max()):  # NaN in arr makes both NaN
+        check_real(extreme, name, **bounds)
+    return arr if arr.ndim else float(arr)
+
+
+def _finite(value, what):
+    """value, unless it overflowed to infinity (from finite but extreme inputs)."""
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{what} overflows float64: the inputs are too extreme")
+    return value
 
 
 @dataclass(frozen=True)
@@ -54,44 +69,104 @@ class GPUCosts:
     relative_speed: float = 1.0
 
     def __post_init__(self):
-        limits = {"resale": {"low_ok": True}, "spot_share": {"low_ok": True, "high": 1.0}}
+        limits = {"resale": {"low": 0.0}, "spot_share": {"low": 0.0, "high": 1.0}}
         for field in fields(self):
-            checked = _check(getattr(self, field.name), field.name, **limits.get(field.name, {}))
+            bounds = limits.get(field.name, {"low": 0.0, "low_open": True})
+            checked = _check_reals(getattr(self, field.name), field.name, **bounds)
             object.__setattr__(self, field.name, checked)
         if np.any(np.asarray(self.resale) >= self.price):
             raise ValueError(f"resale must be below price, got resale={self.resale!r} "
                              f"and price={self.price!r}")
+        _finite(self.fixed_per_year(), "fixed_per_year (price - resale) / life_years")
+        _finite(self.power_per_hour(), "power_per_hour (watts, kwh_price, relative_speed)")
+        _finite(self.rent_per_hour(), "rent_per_hour (on_demand, spot)")
 
     def rent_per_hour(self):
-        """r = spot_share · spot + (1 - spot_share) · on_demand."""
+        """r = spot_share · spot + (1 - spot_share) · on_demand: renting's cost per hour.
+
+        Returns
+        -------
+        float, or an array of the broadcast shape of the inputs.
+        """
         return self.spot_share * self.spot + (1 - self.spot_share) * self.on_demand
 
     def fixed_per_year(self):
-        """F = (price - resale) / life_years: what owning costs, used or not."""
+        """F = (price - resale) / life_years: what owning costs a year, used or not.
+
+        Returns
+        -------
+        float, or an array of the broadcast shape of the inputs.
+        """
         return (self.price - self.resale) / self.life_years
 
     def power_per_hour(self):
-        """e = watts / 1000 · kwh_price / relative_speed: electricity per hour of work."""
+        """e = watts / 1000 · kwh_price / relative_speed: electricity per hour of work.
+
+        Returns
+        -------
+        float, or an array of the broadcast shape of the inputs.
+        """
         return self.watts / 1000 * self.kwh_price / self.relative_speed
 
     def buy_per_year(self, hours_per_day):
-        """F + 365 · h · e for h hours of work a day."""
-        h = _check(hours_per_day, "hours_per_day", high=24)
-        return self.fixed_per_year() + DAYS_PER_YEAR * h * self.power_per_hour()
+        """F + 365 · h · e: buying's cost a year for h hours of work a day.
+
+        Parameters
+        ----------
+        hours_per_day : float or array of floats, each in (0, 24]
+
+        Returns
+        -------
+        float, or an array of the broadcast shape of hours_per_day and the inputs.
+        """
+        h = _check_hours(hours_per_day)
+        return _finite(self.fixed_per_year() + DAYS_PER_YEAR * h * self.power_per_hour(),
+                       "buy_per_year")
 
     def rent_per_year(self, hours_per_day):
-        """365 · h · r for h hours of work a day."""
-        h = _check(hours_per_day, "hours_per_day", high=24)
-        return DAYS_PER_YEAR * h * self.rent_per_hour()
+        """365 · h · r: renting's cost a year for h hours of work a day.
+
+        Parameters
+        ----------
+        hours_per_day : float or array of floats, each in (0, 24]
+
+        Returns
+        -------
+        float, or an array of the broadcast shape of hours_per_day and the inputs.
+        """
+        h = _check_hours(hours_per_day)
+        return _finite(DAYS_PER_YEAR * h * self.rent_per_hour(), "rent_per_year")
 
     def buy_per_hour_of_work(self, hours_per_day):
-        """F / (365 h) + e: the bought machine's cost per hour of work (renting's is r)."""
-        return self.buy_per_year(hours_per_day) / (DAYS_PER_YEAR * hours_per_day)
+        """F / (365 h) + e: the bought machine's cost per hour of work (renting's is r).
+
+        Parameters
+        ----------
+        hours_per_day : float or array of floats, each in (0, 24]
+
+        Returns
+        -------
+        float, or an array of the broadcast shape of hours_per_day and the inputs.
+        """
+        h = _check_hours(hours_per_day)
+        with np.errstate(over="ignore"):
+            per_hour = self.fixed_per_year() / (DAYS_PER_YEAR * h) + self.power_per_hour()
+        return _finite(per_hour, "buy_per_hour_of_work (for so few hours a day)")
 
     def break_even_hours(self):
         """h* = F / (365 (r - e)), the hours of work a day above which buying is cheaper;
-        inf where renting costs no more per hour than the electricity (never)."""
+        inf where renting costs no more per hour than the electricity (never).
+
+        Returns
+        -------
+        float, or an array of the broadcast shape of the inputs.
+        """
         margin = DAYS_PER_YEAR * (self.rent_per_hour() - self.power_per_hour())
         with np.errstate(divide="ignore"):
             return np.where(margin > 0, self.fixed_per_year() / np.where(margin > 0, margin, 1),
                             np.inf)[()]
+
+
+def _check_hours(hours_per_day):
+    """hours_per_day as a float (or float array) in (0, 24]."""
+    return _check_reals(hours_per_day, "hours_per_day", low=0.0, high=24.0, low_open=True)

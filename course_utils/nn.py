@@ -9,35 +9,87 @@ device (``backend.xp()``) unless given ``xp``; their weights are drawn by NumPy 
 either way, so a network starts from the same numbers on the CPU and the GPU. Calling a layer,
 a loss, ``fit``, ``train_epoch`` or ``gradient_check`` with arrays on another device than the
 model's parameters raises ``DeviceMismatchError`` naming the argument.
+
+Calling a layer or a loss (``net(X)``, ``loss(z, y)``) checks its inputs; ``forward`` and
+``backward`` are the cores that trust them. ``stack_models`` turns m networks of one
+architecture into one whose parameters carry a leading axis of m: it trains them all at once,
+each exactly as it would train alone (outputs (m, n, k); a loss sums the m mean losses).
+Seeds follow the course's convention: ``seed`` is 0 by default, an int, a numpy Generator or
+None (fresh entropy).
 """
 
+import copy
 import math
-import numbers
 
 import numpy as np
 
 from . import backend
-from ._checks import array_module, check_array, check_device, check_int
+from ._checks import (
+    array_module,
+    check_array,
+    check_choice,
+    check_device,
+    check_int,
+    check_labels,
+    check_real,
+    rng_from,
+)
 from .backend import get_array_module
+from .optim import SGD, Adagrad, Adam, Optimizer, RMSprop
+
+_ANY_RANK = tuple(range(33))
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x)) elementwise, without overflow: exp only ever sees -|x|."""
+    """1 / (1 + exp(-x)) elementwise, without overflow: exp only ever sees -|x|.
+
+    Parameters
+    ----------
+    x : array of any shape (NumPy or CuPy), finite.
+
+    Returns
+    -------
+    array of x's shape, on x's device, with entries in [0, 1].
+    """
+    return _sigmoid(check_array(x, "x", ndim=_ANY_RANK))
+
+
+def _sigmoid(x):
     xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 class Layer:
-    """A layer without parameters; subclasses define forward and backward."""
+    """A layer without parameters; subclasses define forward and backward.
+
+    Calling it, ``layer(x)`` with x of shape (n_samples, n_in), checks x (finite, 2-D, on the
+    device of the parameters, with the right number of features; 3-D (m, n_samples, n_in)
+    for a stack of m networks) and returns forward(x).
+    """
 
     def __init__(self):
         self.params, self.grads = {}, {}
 
     def __call__(self, x):
-        """forward(x), once x is known to be on the device of the parameters."""
-        check_device(x, "x", _module_of(self, x))
-        return self.forward(x)
+        """forward(x), once x is checked (and its output, which must not overflow).
+
+        Parameters
+        ----------
+        x : (n_samples, n_in) array (or (m, n_samples, n_in) for a stack of m networks).
+
+        Returns
+        -------
+        array (n_samples, n_out) (or (m, n_samples, n_out)), on x's device.
+        """
+        x = _check_input(self, x, "x")
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = self.forward(x)
+            finite = bool(get_array_module(y).isfinite(y.sum())) or bool(
+                get_array_module(y).isfinite(y).all())
+        if not finite:
+            raise ValueError(f"x overflows {self!r}: its output is not finite")
+        return y
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -55,25 +107,62 @@ def _module_of(model, X):
     return xp
 
 
+def _first_dense(model):
+    """The first Dense layer of model, searching Sequentials, if only elementwise activations
+    come before it (a layer of another kind may change the width); else None."""
+    def walk(layers):  # the first Dense, None, or False when another kind of layer came first
+        for layer in layers:
+            if isinstance(layer, Dense):
+                return layer
+            found = walk(layer.layers) if isinstance(layer, Sequential) else (
+                None if isinstance(layer, (Sigmoid, Tanh, LeakyReLU)) else False)
+            if found is not None:
+                return found
+        return None
+    return walk([model]) or None
+
+
+def _check_input(model, X, name):
+    """X as a finite float array on the model's device, 2-D (or 3-D for a stack of m
+    networks, m first), with as many features as the model's first Dense layer takes."""
+    xp = _module_of(model, X)
+    X = check_array(X, name, ndim=(2, 3), xp=xp)
+    dense = _first_dense(model)
+    if dense is not None:
+        W = dense.params["W"]
+        if X.shape[-1] != W.shape[-2]:
+            raise ValueError(f"{name} has {X.shape[-1]} features (shape {X.shape}), but the "
+                             f"model's first Dense layer takes {W.shape[-2]}")
+        if X.ndim == 3 and (W.ndim == 2 or X.shape[0] != W.shape[0]):
+            stack = "one network" if W.ndim == 2 else f"a stack of {W.shape[0]} networks"
+            raise ValueError(f"{name} is 3-D (shape {X.shape}), but the model is {stack}: "
+                             f"give (n_samples, n_features), or m first for m stacked networks")
+    return X
+
+
 class Dense(Layer):
     """y = x W + b, with W of shape (n_in, n_out) and b of shape (n_out,).
 
     W is drawn from N(0, std²): std = sqrt(2 / (n_in + n_out)) for init="glorot" (tanh,
     sigmoid), sqrt(2 / n_in) for init="he" (ReLU), or the number given; b starts at 0.
-    W is drawn by NumPy from rng (a seed or a Generator) and then put on xp's device (the
-    current device when xp is None), so the CPU and the GPU start from the same weights.
+    W is drawn by NumPy from seed and then put on xp's device (the current device when xp
+    is None), so the CPU and the GPU start from the same weights.
+
+    Parameters
+    ----------
+    n_in, n_out : int >= 1, the numbers of inputs and outputs.
+    init : "glorot", "he" or a float >= 0, the standard deviation of W.
+    seed : int >= 0, numpy Generator or None (default 0).
+    xp : numpy, cupy or None (the current device).  dtype : a float dtype.
     """
 
-    def __init__(self, n_in, n_out, *, init="glorot", rng=None, xp=None, dtype=np.float64):
+    def __init__(self, n_in, n_out, *, init="glorot", seed=0, xp=None, dtype=np.float64):
         super().__init__()
         n_in, n_out = check_int(n_in, "n_in"), check_int(n_out, "n_out")
-        std = {"glorot": math.sqrt(2 / (n_in + n_out)), "he": math.sqrt(2 / n_in)}.get(init, init)
-        if isinstance(std, str) or not isinstance(std, numbers.Real) or not std >= 0:
-            raise ValueError(f"init must be 'glorot', 'he' or a standard deviation >= 0, "
-                             f"got {init!r}")
+        std = _init_std(init, n_in, n_out)
+        dtype = _check_dtype(dtype)
         xp = xp or backend.xp()
-        rng = np.random.default_rng(rng)  # drawn by NumPy, so CPU and GPU start alike
-        W = rng.normal(0, std, (n_in, n_out))
+        W = rng_from(seed).normal(0, std, (n_in, n_out))  # drawn by NumPy: CPU and GPU alike
         self.params = {"W": xp.asarray(W, dtype=dtype), "b": xp.zeros(n_out, dtype=dtype)}
 
     def forward(self, x):
@@ -81,19 +170,37 @@ class Dense(Layer):
         return x @ self.params["W"] + self.params["b"]
 
     def backward(self, dy):
-        self.grads = {"W": self.x.T @ dy, "b": dy.sum(axis=0)}  # dL/dW = xᵀ dy, dL/db = Σ dy
-        return dy @ self.params["W"].T                          # dL/dx = dy Wᵀ
+        self.grads = {"W": self.x.swapaxes(-1, -2) @ dy,  # dL/dW = xᵀ dy
+                      "b": dy.sum(axis=-2).reshape(self.params["b"].shape)}  # dL/db = Σ dy
+        return dy @ self.params["W"].swapaxes(-1, -2)  # dL/dx = dy Wᵀ
 
     def __repr__(self):
-        n_in, n_out = self.params["W"].shape
+        n_in, n_out = self.params["W"].shape[-2:]
         return f"Dense({n_in}, {n_out})"
+
+
+def _init_std(init, n_in, n_out):
+    if isinstance(init, str):
+        init = check_choice(init, "init", {"glorot", "he"})
+        return math.sqrt(2 / (n_in + n_out)) if init == "glorot" else math.sqrt(2 / n_in)
+    return check_real(init, "init", low=0)
+
+
+def _check_dtype(dtype):
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a float dtype, got {dtype!r}") from None
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a float dtype (float32, float64), got {dtype}")
+    return dtype
 
 
 class Sigmoid(Layer):
     """y = σ(x) = 1 / (1 + exp(-x)); dy/dx = y (1 - y), written with the output."""
 
     def forward(self, x):
-        self.y = sigmoid(x)
+        self.y = _sigmoid(x)
         return self.y
 
     def backward(self, dy):
@@ -112,13 +219,16 @@ class Tanh(Layer):
 
 
 class LeakyReLU(Layer):
-    """y = x for x > 0, slope·x otherwise; dy/dx = 1 or slope. ReLU is slope = 0."""
+    """y = x for x > 0, slope·x otherwise; dy/dx = 1 or slope. ReLU is slope = 0.
+
+    Parameters
+    ----------
+    slope : float in [0, 1).
+    """
 
     def __init__(self, slope=0.01):
         super().__init__()
-        if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or not 0 <= slope < 1:
-            raise ValueError(f"slope must be a number in [0, 1), got {slope!r}")
-        self.slope = slope
+        self.slope = check_real(slope, "slope", low=0, high=1, high_open=True)
 
     def forward(self, x):
         self.positive = x > 0
@@ -142,10 +252,15 @@ class ReLU(LeakyReLU):
 
 
 class Sequential(Layer):
-    """Layers applied in turn; backward runs them in reverse (the chain rule)."""
+    """Layers applied in turn; backward runs them in reverse (the chain rule).
 
-    def __init__(self, *layers):
-        super().__init__()
+    Parameters
+    ----------
+    *layers : Layer instances. ``params`` and ``grads`` are read from the layers (read-only
+        views, keyed 'index.name'); change a parameter through its layer.
+    """
+
+    def __init__(self, *layers):  # no Layer.__init__: the parameters live in the layers
         bad = [type(layer).__name__ for layer in layers if not isinstance(layer, Layer)]
         if bad:
             raise TypeError(f"layers must be Layer instances, got {', '.join(bad)}")
@@ -167,19 +282,11 @@ class Sequential(Layer):
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in
                 layer.params.items()}
 
-    @params.setter
-    def params(self, value):  # Layer.__init__ sets {}; the parameters live in the layers
-        pass
-
     @property
     def grads(self):
         """Every layer's parameter gradients from the last backward, keyed as params."""
         return {f"{i}.{k}": layer.grads[k] for i, layer in enumerate(self.layers)
                 for k in layer.params}
-
-    @grads.setter
-    def grads(self, value):
-        pass
 
     def __repr__(self):
         return f"Sequential({', '.join(map(repr, self.layers))})"
@@ -196,101 +303,225 @@ def mlp(sizes, activation="tanh", *, init=None, seed=0, xp=None, dtype=np.float6
     weights are drawn by NumPy from seed and put on xp's device (None: the current device),
     so one seed gives the same network on the CPU and the GPU.
 
+    Parameters
+    ----------
+    sizes : sequence of at least two ints >= 1.
+    activation : one of ACTIVATIONS ("sigmoid", "tanh", "relu", "leaky_relu").
+    init : None, "glorot", "he" or a float >= 0 (see Dense).
+    seed : int >= 0, numpy Generator or None (default 0).
+    xp : numpy, cupy or None (the current device).  dtype : a float dtype.
+
     Returns
     -------
     Sequential: Dense, activation, ..., Dense; parameters of dtype on xp's device.
     """
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    activation = check_choice(activation, "activation", ACTIVATIONS)
+    if isinstance(sizes, str) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}")
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least n_in and n_out, got {sizes!r}")
-    init = init or ("he" if "relu" in activation else "glorot")
+    sizes = [check_int(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
+    init = init if init is not None else ("he" if "relu" in activation else "glorot")
+    _init_std(init, 1, 1)  # checked once, before any layer is built
+    dtype = _check_dtype(dtype)
     xp = xp or backend.xp()
-    rng = np.random.default_rng(seed)
+    rng = rng_from(seed)
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [Dense(n_in, n_out, init=init, rng=rng, xp=xp, dtype=dtype),
+        layers += [Dense(n_in, n_out, init=init, seed=rng, xp=xp, dtype=dtype),
                    ACTIVATIONS[activation]()]
     return Sequential(*layers[:-1])
 
 
+def _leaves(model):
+    """The layers of model that hold parameters, in order (searching Sequentials)."""
+    if isinstance(model, Sequential):
+        return [leaf for layer in model.layers for leaf in _leaves(layer)]
+    return [model] if model.params else []
+
+
+def stack_models(models):
+    """m networks of one architecture as one network: each parameter stacked on a new first
+    axis of m (a bias b of shape (n_out,) becomes (m, 1, n_out), to broadcast over samples).
+
+    The stack takes inputs (n, n_in), shared by all, or (m, n, n_in), and gives outputs
+    (m, n, n_out). A loss sums the m networks' mean losses, so each network's parameters get
+    exactly the gradient they would get alone: training the stack trains m networks at once.
+
+    Parameters
+    ----------
+    models : sequence of Layers with the same architecture and parameter shapes, on one
+        device (for example mlp(sizes, seed=s) for s in seeds). They are not changed.
+
+    Returns
+    -------
+    Layer: a copy of models[0] whose parameters are the stacked ones; stack(X)[i] is
+    models[i](X).
+    """
+    if isinstance(models, Layer) or not hasattr(models, "__iter__"):
+        raise TypeError(f"models must be a sequence of Layers, got {type(models).__name__}")
+    models = list(models)
+    if not models:
+        raise ValueError("models is empty")
+    for i, model in enumerate(models):
+        if not isinstance(model, Layer):
+            raise TypeError(f"models[{i}] must be a Layer, got {type(model).__name__}")
+        shapes = {k: p.shape for k, p in model.params.items()}
+        first = {k: p.shape for k, p in models[0].params.items()}
+        if repr(model) != repr(models[0]) or shapes != first:
+            raise ValueError(f"models[{i}] ({model!r}) differs from models[0] "
+                             f"({models[0]!r}): stacked networks share one architecture")
+        if any(isinstance(leaf, Dense) and leaf.params["W"].ndim == 3 for leaf in _leaves(model)):
+            raise ValueError(f"models[{i}] is already a stack")
+        _module_of(model, None)
+    stacked = copy.deepcopy(models[0])
+    leaves = zip(*map(_leaves, models), strict=True)
+    for leaf, originals in zip(_leaves(stacked), leaves, strict=True):
+        for k in leaf.params:
+            parts = [layer.params[k] for layer in originals]
+            p = get_array_module(parts[0]).stack(parts)
+            leaf.params[k] = p[:, None] if p.ndim == 2 else p
+        leaf.grads = {}
+    return stacked
+
+
 class Loss:
-    """A loss: forward(z, y) returns the mean over samples; backward() returns dL/dz."""
+    """A loss: forward(z, y) returns the mean over samples; backward() returns dL/dz.
+
+    Calling it, ``loss(z, y)``, checks z (finite, (n, k), or (m, n, k) for a stack of m
+    networks) and y (targets or labels fit for the loss, on z's device), then returns
+    forward(z, y): the mean loss over the n samples, summed over the m networks.
+    """
 
     def __call__(self, z, y):
-        """forward(z, y), once y is known to be on z's device."""
-        check_device(y, "y", get_array_module(z))
-        return self.forward(z, y)
+        """forward(z, y), once z and y are checked.
+
+        Parameters
+        ----------
+        z : (n, k) array of outputs (or (m, n, k) for a stack of m networks).
+        y : targets (n,) or (n, k), or labels (n,) for SoftmaxCrossEntropy, on z's device.
+
+        Returns
+        -------
+        0-d array on z's device: the mean loss over the n samples (summed over the m
+        networks); backward() then returns dL/dz, of z's shape.
+        """
+        z = check_array(z, "z", ndim=(2, 3))
+        y = self._check_target(y, *z.shape[-2:], get_array_module(z))
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = self.forward(z, y)
+        if not bool(get_array_module(z).isfinite(value)):
+            raise ValueError(f"z overflows the loss ({float(value)}): logits this large "
+                             f"(up to {float(abs(z).max()):.3g}) are beyond {z.dtype}")
+        return value
+
+    def _check_target(self, y, n, k, xp):
+        """y as real targets of shape (n, k) (from (n,) when k = 1, or any n·k values)."""
+        y = check_array(y, "y", ndim=(1, 2), xp=xp)
+        if len(y) != n or y.size != n * k:
+            raise ValueError(f"y has shape {y.shape}, but there are {n} samples with {k} "
+                             f"outputs each: give y of shape ({n}, {k})"
+                             + (f" or ({n},)" if k == 1 else ""))
+        return y.reshape(n, k)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
 
 
 class MeanSquaredError(Loss):
-    """L = (1 / 2n) Σᵢ ‖zᵢ - yᵢ‖², for z and y of shape (n, k); dL/dz = (z - y) / n."""
+    """L = (1 / 2n) Σᵢ ‖zᵢ - yᵢ‖², for z and y of shape (n, k); dL/dz = (z - y) / n.
+
+    y may be any real targets; (n,) is taken as (n, 1).
+    """
 
     def forward(self, z, y):
-        self.diff = z - y.reshape(z.shape)
-        return (self.diff * self.diff).sum() / (2 * len(z))
+        self.diff = z - y.reshape(z.shape[-2:])
+        return (self.diff * self.diff).sum() / (2 * z.shape[-2])
 
     def backward(self):
-        return self.diff / len(self.diff)
+        return self.diff / self.diff.shape[-2]
 
 
 class SigmoidCrossEntropy(Loss):
-    """Binary cross-entropy of p = σ(z) for labels y in {0, 1}, z of shape (n, 1).
+    """Binary cross-entropy of p = σ(z) for targets y in [0, 1], z of shape (n, 1) (or (n, k),
+    k independent outputs); y is usually a label, 0 or 1, and may be a probability.
 
     L = mean -[y log p + (1 - y) log(1 - p)] = mean log(1 + e^z) - y z, computed as
     max(z, 0) - y z + log(1 + e^-|z|) so that exp never overflows; dL/dz = (σ(z) - y) / n.
+    L >= 0 because y is in [0, 1] (checked): a y outside would make the loss unbounded below.
     """
 
     def forward(self, z, y):
         xp = get_array_module(z)
-        self.z, self.y = z, y.reshape(z.shape)
-        return (xp.maximum(z, 0) - self.y * z + xp.log1p(xp.exp(-xp.abs(z)))).mean()
+        self.z, self.y = z, y.reshape(z.shape[-2:])
+        return (xp.maximum(z, 0) - self.y * z + xp.log1p(xp.exp(-xp.abs(z)))).sum() / z.shape[-2]
 
     def backward(self):
-        return (sigmoid(self.z) - self.y) / len(self.z)
+        return (_sigmoid(self.z) - self.y) / self.z.shape[-2]
+
+    def _check_target(self, y, n, k, xp):
+        y = super()._check_target(y, n, k, xp)
+        if bool(((y < 0) | (y > 1)).any()):
+            raise ValueError(f"y must hold targets in [0, 1] (labels 0 and 1, or "
+                             f"probabilities), got values from {float(y.min()):g} to "
+                             f"{float(y.max()):g}")
+        return y
 
 
 class SoftmaxCrossEntropy(Loss):
     """Cross-entropy of p = softmax(z) for integer labels y, z of shape (n, n_classes).
 
     L = mean_i [log Σ_k exp(z_ik) - z_i,yᵢ], with the row maximum subtracted first so that
-    exp never overflows; dL/dz = (softmax(z) - onehot(y)) / n.
+    exp never overflows; dL/dz = (softmax(z) - onehot(y)) / n. y holds labels in
+    [0, n_classes) (checked when the loss is called, and by fit).
     """
 
     def forward(self, z, y):
         xp = get_array_module(z)
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        shifted = z - z.max(axis=-1, keepdims=True)
+        log_p = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
         self.p, self.y = xp.exp(log_p), y
-        return -log_p[xp.arange(len(z)), y].mean()
+        return -log_p[..., xp.arange(z.shape[-2]), y].sum() / z.shape[-2]
 
     def backward(self):
         xp = get_array_module(self.p)
         dz = self.p.copy()
-        dz[xp.arange(len(dz)), self.y] -= 1
-        return dz / len(dz)
+        dz[..., xp.arange(dz.shape[-2]), self.y] -= 1
+        return dz / dz.shape[-2]
+
+    def _check_target(self, y, n, k, xp):
+        return check_labels(y, "y", n_classes=k, n_samples=n, xp=xp)
 
 
-def check_data(X, y, loss=None, xp=None):
+def check_data(X, y, loss=None, xp=None, n_outputs=None):
     """X as a 2-D float array and y as labels or targets fit for the loss, both on module xp
-    (default X's); an array on the other device raises DeviceMismatchError naming it."""
+    (default X's); an array on the other device raises DeviceMismatchError naming it.
+
+    Parameters
+    ----------
+    X : (n_samples, n_features) array.  y : (n_samples,) or (n_samples, k).
+    loss : a Loss or None (real targets).  xp : numpy, cupy or None (X's module).
+    n_outputs : the model's number of outputs, or None: labels for SoftmaxCrossEntropy must
+        be below it; real targets are reshaped to (n_samples, n_outputs).
+
+    Returns
+    -------
+    (X, y): X a float array, y int64 labels (n_samples,) for SoftmaxCrossEntropy, else real
+    targets of X's dtype, (n_samples, k).
+    """
     xp = xp or get_array_module(X)
     X = check_array(X, "X", ndim=(2,), xp=xp)
+    n = len(X)
     if isinstance(loss, SoftmaxCrossEntropy):
-        check_device(y, "y", xp)
-        y = xp.asarray(y)
-        if y.dtype.kind not in "iu" or y.ndim != 1:
-            raise TypeError(f"y must be a 1-D array of integer class labels, got dtype "
-                            f"{y.dtype} and shape {y.shape}")
-    else:
-        y = check_array(y, "y", xp=xp).astype(X.dtype, copy=False)
-    if len(y) != len(X):
-        raise ValueError(f"X and y must have the same number of samples: X has shape "
-                         f"{X.shape}, y has shape {y.shape}")
-    return X, y
+        return X, check_labels(y, "y", n_classes=n_outputs, n_samples=n, xp=xp)
+    if n_outputs is None:
+        y_arr = check_array(y, "y", ndim=(1, 2), xp=xp)
+        if len(y_arr) != n:
+            raise ValueError(f"X and y must have the same number of samples: X has shape "
+                             f"{X.shape}, y has shape {y_arr.shape}")
+        n_outputs = y_arr.size // n
+    target = loss if loss is not None else MeanSquaredError()
+    return X, target._check_target(y, n, n_outputs, xp).astype(X.dtype, copy=False)
 
 
 def numerical_gradient(f, x, eps=1e-6):
@@ -298,46 +529,123 @@ def numerical_gradient(f, x, eps=1e-6):
 
     f takes no arguments and reads x, which is changed in place and restored. Error O(ε²).
     A by-hand reference, one entry at a time: on a GPU each entry costs two evaluations and
-    a few device-to-host reads (.item(), float), fine for the small arrays it checks.
+    a few device-to-host reads (.item(), float), fine for the small arrays it checks. Any
+    layout works (a transposed view included): each entry is written through its index.
+
+    Parameters
+    ----------
+    f : callable returning a real scalar.
+    x : writeable float array of any shape (NumPy or CuPy), finite.
+    eps : float > 0, the step ε.
+
+    Returns
+    -------
+    array of x's shape and dtype, on x's device: the gradient of f with respect to x.
     """
+    if not callable(f):
+        raise TypeError(f"f must be a function of no arguments, got {type(f).__name__}")
+    xp = get_array_module(x)
+    if not isinstance(x, xp.ndarray) or x.dtype.kind != "f":
+        raise TypeError(f"x must be a float array (changed in place), got "
+                        f"{type(x).__name__} of dtype {getattr(x, 'dtype', None)}")
+    if not getattr(getattr(x, "flags", None), "writeable", True):
+        raise ValueError("x is read-only; numerical_gradient changes it in place")
+    check_array(x, "x", ndim=_ANY_RANK, xp=xp)  # finite, non-empty
+    return _numerical_gradient(f, x, check_real(eps, "eps", low=0, low_open=True))
+
+
+def _numerical_gradient(f, x, eps):
     grad = get_array_module(x).zeros(x.shape, dtype=x.dtype)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)  # views: writing flat[i] changes x
-    for i in range(x.size):
-        old = flat[i].item()
-        flat[i] = old + eps
+    for i in np.ndindex(x.shape):  # x[i] writes x itself, contiguous or not
+        old = x[i].item()
+        x[i] = old + eps
         f_plus = float(f())
-        flat[i] = old - eps
+        x[i] = old - eps
         f_minus = float(f())
-        flat[i] = old
-        gflat[i] = (f_plus - f_minus) / (2 * eps)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * eps)
     return grad
 
 
 def relative_error(a, b):
-    """‖a - b‖ / (‖a‖ + ‖b‖): 0 when equal, 1 when opposite; 0 when both are zero."""
+    """‖a - b‖ / (‖a‖ + ‖b‖): 0 when equal, 1 when opposite; 0 when both are zero.
+
+    Parameters
+    ----------
+    a, b : finite arrays of one shape, on one device.
+
+    Returns
+    -------
+    float in [0, 1].
+    """
     xp = array_module(a=a, b=b)
-    denominator = float(xp.linalg.norm(a) + xp.linalg.norm(b))
+    a, b = check_array(a, "a", ndim=_ANY_RANK, xp=xp), check_array(b, "b", ndim=_ANY_RANK, xp=xp)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have one shape, got {a.shape} and {b.shape}")
+    return _relative_error(a, b)
+
+
+def _relative_error(a, b):
+    xp = get_array_module(a)
+    with np.errstate(over="ignore"):
+        denominator = float(xp.linalg.norm(a) + xp.linalg.norm(b))
+    if not math.isfinite(denominator):  # the norms of huge entries overflow: scale first
+        scale = float(max(xp.abs(a).max(), xp.abs(b).max()))
+        return _relative_error(a / scale, b / scale)
     return float(xp.linalg.norm(a - b)) / denominator if denominator > 0 else 0.0
+
+
+def _check_model_loss(model, loss, loss_required=True):
+    if not isinstance(model, Layer):
+        raise TypeError(f"model must be a Layer, got {type(model).__name__}")
+    if (loss_required or loss is not None) and not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a Loss, got {type(loss).__name__}")
+
+
+def _check_model_data(model, loss, X, y):
+    """X and y checked against the model: X's features, y's labels below its outputs."""
+    xp = _module_of(model, X)
+    X = _check_input(model, X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    n_outputs = model.forward(X[:1]).shape[-1]
+    return check_data(X, y, loss, xp, n_outputs)
 
 
 def gradient_check(model, X, loss=None, y=None, *, eps=1e-6, seed=0):
     """Relative error between backprop's gradients and central differences, per array.
 
     The scalar checked is loss(model(X), y), or Σ model(X) ⊙ R for a fixed random R when
-    loss is None (so a single layer is checked on every output). Returns a dict: "x" for
-    dL/dX, then one entry per parameter ('W', 'b', or '0.W', ... for a Sequential).
-    Use float64: in float32 rounding alone gives errors near 1e-3. X and y must be on the
-    device of the model's parameters (DeviceMismatchError otherwise).
+    loss is None (so a single layer is checked on every output). Use float64: in float32
+    rounding alone gives errors near 1e-3. X and y must be on the device of the model's
+    parameters (DeviceMismatchError otherwise).
+
+    Parameters
+    ----------
+    model : Layer.  X : (n_samples, n_features) array.
+    loss : Loss or None.  y : targets or labels for loss (required with a loss).
+    eps : float > 0, the central-difference step.  seed : seed of R (default 0).
+
+    Returns
+    -------
+    dict of floats in [0, 1]: "x" for dL/dX, then one entry per parameter ('W', 'b', or
+    '0.W', ... for a Sequential).
     """
-    if not isinstance(model, Layer):
-        raise TypeError(f"model must be a Layer, got {type(model).__name__}")
-    if loss is not None and not isinstance(loss, Loss):
-        raise TypeError(f"loss must be a Loss, got {type(loss).__name__}")
+    _check_model_loss(model, loss, loss_required=False)
+    eps = check_real(eps, "eps", low=0, low_open=True)
+    rng = rng_from(seed)
     xp = _module_of(model, X)
-    X = check_array(X, "X", ndim=(2,), xp=xp).copy()
     if loss is None:
-        R = xp.asarray(np.random.default_rng(seed).standard_normal(model.forward(X).shape),
-                       dtype=X.dtype)
+        X = _check_input(model, X, "X")
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    elif y is None:
+        raise ValueError("y is required when a loss is given")
+    else:
+        X, y = _check_model_data(model, loss, X, y)
+    X = X.copy()
+    if loss is None:
+        R = xp.asarray(rng.standard_normal(model.forward(X).shape), dtype=X.dtype)
 
         def scalar():
             return (model.forward(X) * R).sum()
@@ -345,10 +653,6 @@ def gradient_check(model, X, loss=None, y=None, *, eps=1e-6, seed=0):
         def backward():
             return model.backward(R)
     else:
-        if y is None:
-            raise ValueError("y is required when a loss is given")
-        X, y = check_data(X, y, loss, xp)
-
         def scalar():
             return loss.forward(model.forward(X), y)
 
@@ -356,54 +660,100 @@ def gradient_check(model, X, loss=None, y=None, *, eps=1e-6, seed=0):
             return model.backward(loss.backward())
 
     scalar()
-    analytic = {"x": backward(), **model.grads}
+    dx = backward()
+    if dx.ndim > X.ndim:  # a stack of networks on shared inputs: their gradients add up
+        dx = dx.sum(axis=0)
+    analytic = {"x": dx, **model.grads}
     arrays = {"x": X, **model.params}
-    return {name: relative_error(analytic[name], numerical_gradient(scalar, arr, eps))
+    return {name: _relative_error(analytic[name], _numerical_gradient(scalar, arr, eps))
             for name, arr in arrays.items()}
 
 
-def train_epoch(model, loss, X, y, optimizer, *, batch_size=None, rng=None):
+def _check_optimizer(optimizer, model):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a course_utils.optim optimizer, or one of "
+                        f"{sorted(OPTIMIZERS)}, got {type(optimizer).__name__}")
+    params = list(model.params.values())
+    if len(optimizer.params) != len(params) or any(
+            p is not q for p, q in zip(optimizer.params, params, strict=True)):
+        raise ValueError("optimizer must hold the model's parameters, in order: build it "
+                         "from model.params.values()")
+    return optimizer
+
+
+def train_epoch(model, loss, X, y, optimizer, *, batch_size=None, seed=0):
     """One pass over (X, y) in shuffled mini-batches (the whole set when batch_size is None),
-    one optimizer step per batch. Inputs are trusted (see fit), but for their device: X or y
-    on another device than the model's parameters raises DeviceMismatchError. Returns the
-    mean batch loss, a float (one device-to-host copy per epoch).
+    one optimizer step per batch. X or y on another device than the model's parameters raises
+    DeviceMismatchError.
+
+    Parameters
+    ----------
+    model : Layer.  loss : Loss.  X : (n_samples, n_features).  y : targets or labels.
+    optimizer : an optim optimizer built from model.params.values().
+    batch_size : int >= 1 or None (full batch).
+    seed : the shuffling, int >= 0 (default 0: the same order each call), numpy Generator
+        (a new order each call) or None.
+
+    Returns
+    -------
+    float: the mean batch loss (one device-to-host copy per epoch).
     """
-    xp = _module_of(model, X)
-    check_device(X, "X", xp)
-    check_device(y, "y", xp)
+    _check_model_loss(model, loss)
+    X, y = _check_model_data(model, loss, X, y)
+    optimizer = _check_optimizer(optimizer, model)
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size")
+    return _train_epoch(model, loss, X, y, optimizer, batch_size, rng_from(seed))
+
+
+def _train_epoch(model, loss, X, y, optimizer, batch_size, rng):
     n = len(X)
     if batch_size is None or batch_size >= n:
         batches = [(X, y)]
     else:
-        order = get_array_module(X).asarray(np.random.default_rng(rng).permutation(n))
+        order = get_array_module(X).asarray(rng.permutation(n))
         batches = ((X[i], y[i]) for i in (order[s:s + batch_size] for s in range(0, n, batch_size)))
     total = 0.0
     for X_batch, y_batch in batches:
         total = total + loss.forward(model.forward(X_batch), y_batch) * len(X_batch)
         model.backward(loss.backward())
-        optimizer.step(model.grads.values())
+        optimizer._step(model.grads.values())
     return float(total) / n  # one device-to-host copy per epoch
+
+
+OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam}
 
 
 def fit(model, loss, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=None, seed=0):
     """Train model on (X, y) for the given epochs; return the list of mean losses per epoch.
 
-    optimizer is any course_utils.optim optimizer over model.params; by default plain
-    gradient descent, SGD(lr=lr). batch_size=None is full-batch; seed fixes the shuffling.
     X and y must be on the device of the model's parameters (DeviceMismatchError otherwise);
     lists are put there.
-    """
-    from .optim import SGD
 
-    if not isinstance(model, Layer):
-        raise TypeError(f"model must be a Layer, got {type(model).__name__}")
-    if not isinstance(loss, Loss):
-        raise TypeError(f"loss must be a Loss, got {type(loss).__name__}")
-    X, y = check_data(X, y, loss, _module_of(model, X))
+    Parameters
+    ----------
+    model : Layer.  loss : Loss.  X : (n_samples, n_features).  y : targets (n_samples,) or
+        (n_samples, k), or labels (n_samples,) in [0, n_classes) for SoftmaxCrossEntropy.
+    lr : float > 0, the learning rate when fit builds the optimizer.
+    epochs : int >= 0.  batch_size : int >= 1 or None (full batch).
+    optimizer : None (plain gradient descent, SGD(lr=lr)), one of "sgd", "adagrad",
+        "rmsprop", "adam" (built with lr and the class's defaults), or an optim optimizer
+        built from model.params.values() (lr is then its own).
+    seed : the shuffling: int >= 0 (default 0), numpy Generator or None.
+
+    Returns
+    -------
+    list of epochs floats, the mean training loss of each epoch.
+    """
+    _check_model_loss(model, loss)
+    X, y = _check_model_data(model, loss, X, y)
     epochs = check_int(epochs, "epochs", low=0)
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size")
-    optimizer = optimizer or SGD(model.params.values(), lr=lr)
-    rng = np.random.default_rng(seed)
-    return [train_epoch(model, loss, X, y, optimizer, batch_size=batch_size, rng=rng)
-            for _ in range(epochs)]
+    rng = rng_from(seed)
+    if optimizer is None or isinstance(optimizer, str):
+        name = "sgd" if optimizer is None else check_choice(optimizer, "optimizer", OPTIMIZERS)
+        optimizer = OPTIMIZERS[name](model.params.values(), lr=lr)
+    optimizer = _check_optimizer(optimizer, model)
+    return [_train_epoch(model, loss, X, y, optimizer, batch_size, rng) for _ in range(epochs)]
+

@@ -6,46 +6,63 @@ gradients g = ∇L(θ) in the same order. t counts the steps from 1. Weight deca
 g first (L2 regularisation, as in torch.optim, not AdamW's decoupled decay). NumPy or CuPy
 arrays alike: the state lives on the parameters' device, all parameters share one device, and
 a gradient on another device raises DeviceMismatchError naming it (never a silent copy).
+
+Parameters must be float arrays, 0-d ones included (a NumPy scalar such as np.float64(1.0)
+cannot be updated in place and is refused). Adagrad, RMSprop and Adam square the gradient; so
+that g² never overflows (which would make the step g / √v = g / inf = 0), they first clip each
+entry of g to ±G, G = 2⁻¹⁰ √(largest float) (1.3e151 in float64, 1.8e16 in float32). Their
+steps are invariant to the gradient's scale but for ε, so a gradient of 1e200 still gives a
+step of about lr; a gradient that large is a bug upstream, and it no longer freezes training.
 """
 
-import numbers
+import math
 
-from ._checks import check_device
-from .backend import get_array_module
+import numpy as np
 
-
-def _check_number(name, value, low, high=float("inf"), *, low_open=False, high_open=False):
-    """value as a float in the interval, or a ValueError/TypeError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    above = value > low if low_open else value >= low
-    below = value < high if high_open else value <= high
-    if not (above and below):
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must lie in {interval}, got {value!r}")
-    return float(value)
+from ._checks import check_device, check_real
+from .backend import get_array_module, is_cupy_array
 
 
 class Optimizer:
     """Holds the parameters; subclasses define update(state, θ, g) for each parameter θ, its
-    gradient g and its state (a dict of arrays on θ's device, created at the first step)."""
+    gradient g and its state (a dict of arrays on θ's device, created at the first step).
+
+    Parameters
+    ----------
+    params : iterable of float arrays (any shape, 0-d included), all on one device; updated
+        in place.
+    lr : float > 0, the learning rate γ (may be changed between steps: ``opt.lr = 0.01``).
+    weight_decay : float >= 0, λ.
+    """
 
     def __init__(self, params, lr, weight_decay):
-        self.params = list(params)
-        if not self.params:
-            raise ValueError("params is empty: give the list of arrays to optimize")
-        for i, p in enumerate(self.params):
-            if getattr(p, "dtype", None) is None or p.dtype.kind != "f":
-                raise TypeError(f"params[{i}] must be a float array (updated in place), "
-                                f"got {type(p).__name__}")
-            check_device(p, f"params[{i}]", get_array_module(self.params[0]))
-        self.lr = _check_number("lr", lr, 0, low_open=True)
-        self.weight_decay = _check_number("weight_decay", weight_decay, 0)
+        self.params = _check_params(params)
+        self.lr = lr
+        self.weight_decay = check_real(weight_decay, "weight_decay", low=0)
         self.t = 0
         self.state = [{} for _ in self.params]
 
+    @property
+    def lr(self):
+        """The learning rate γ, a finite float > 0 (checked whenever it is set)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = check_real(value, "lr", low=0, low_open=True)
+
     def step(self, grads):
-        """One update of every parameter, in place, from its gradient (on its device)."""
+        """One update of every parameter, in place, from its gradient (on its device).
+
+        Parameters
+        ----------
+        grads : iterable of arrays, one per parameter, in the order of params, each of its
+            parameter's shape.
+
+        Returns
+        -------
+        None; the parameters are changed in place and t grows by 1.
+        """
         grads = list(grads)
         if len(grads) != len(self.params):
             raise ValueError(f"grads must hold one gradient per parameter: got {len(grads)} "
@@ -53,8 +70,17 @@ class Optimizer:
         xp = get_array_module(self.params[0])
         for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             check_device(g, f"grads[{i}]", xp)
+            if isinstance(g, np.generic) and xp is np:  # 2 * θ is a scalar when θ is 0-d
+                grads[i] = g = np.asarray(g)
+            if not _is_array(g) or g.dtype.kind not in "fiu":
+                raise TypeError(f"grads[{i}] must be a real array, got "
+                                f"{type(g).__name__} of dtype {getattr(g, 'dtype', None)}")
             if g.shape != p.shape:
                 raise ValueError(f"grads[{i}] has shape {g.shape}, params[{i}] has {p.shape}")
+        self._step(grads)
+
+    def _step(self, grads):
+        """step without the checks, for callers that built grads from the parameters."""
         self.t += 1
         for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             if self.weight_decay:
@@ -62,9 +88,44 @@ class Optimizer:
             self.update(self.state[i], p, g)
 
     def __repr__(self):
-        settings = ", ".join(f"{k}={v}" for k, v in vars(self).items()
+        settings = ", ".join(f"{k.lstrip('_')}={v}" for k, v in vars(self).items()
                              if k not in ("params", "state", "t"))
         return f"{type(self).__name__}({settings})"
+
+
+def _clipped(g):
+    """g with each entry clipped to ±G, G = 2⁻¹⁰ √(largest float), so that g² (and a sum of
+    up to 2²⁰ of them, Adagrad's) stays finite."""
+    bound = math.sqrt(np.finfo(g.dtype).max) / 1024
+    return get_array_module(g).clip(g, -bound, bound)
+
+
+def _is_array(x):
+    return isinstance(x, get_array_module(x).ndarray) or is_cupy_array(x)
+
+
+def _check_params(params):
+    """params as a list of distinct, writeable float arrays on one device."""
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"params must be an iterable of float arrays, got "
+                        f"{type(params).__name__}") from None
+    if not params:
+        raise ValueError("params is empty: give the list of arrays to optimize")
+    for i, p in enumerate(params):
+        if not _is_array(p) or p.dtype.kind != "f":
+            kind = (f"a NumPy scalar ({type(p).__name__}), which cannot change in place: "
+                    f"use a 0-d array, np.array(x)" if hasattr(p, "dtype") and not _is_array(p)
+                    else f"{type(p).__name__} of dtype {getattr(p, 'dtype', None)}")
+            raise TypeError(f"params[{i}] must be a float array (updated in place), got {kind}")
+        check_device(p, f"params[{i}]", get_array_module(params[0]))
+        flags = getattr(p, "flags", None)
+        if flags is not None and not getattr(flags, "writeable", True):
+            raise ValueError(f"params[{i}] is read-only; it must be updated in place")
+        if any(p is q for q in params[:i]):
+            raise ValueError(f"params[{i}] appears twice in params (it would be updated twice)")
+    return params
 
 
 class SGD(Optimizer):
@@ -72,16 +133,24 @@ class SGD(Optimizer):
 
     b₁ = g, then b_t = μ b_{t-1} + (1 - τ) g;  g ← g + μ b_t (Nesterov) or g ← b_t;
     θ ← θ - γ g. With μ = 0: θ ← θ - γ g, plain gradient descent.
+
+    Parameters
+    ----------
+    params : iterable of float arrays, updated in place.
+    lr : float > 0.  momentum : float in [0, 1).  dampening : float in [0, 1].
+    nesterov : bool (needs momentum > 0 and dampening 0).  weight_decay : float >= 0.
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        self.momentum = _check_number("momentum", momentum, 0, 1, high_open=True)
-        self.dampening = _check_number("dampening", dampening, 0, 1)
+        self.momentum = check_real(momentum, "momentum", low=0, high=1, high_open=True)
+        self.dampening = check_real(dampening, "dampening", low=0, high=1)
+        if not isinstance(nesterov, bool):
+            raise TypeError(f"nesterov must be True or False, got {type(nesterov).__name__}")
         if nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
-        self.nesterov = bool(nesterov)
+        self.nesterov = nesterov
 
     def update(self, state, p, g):
         if self.momentum:
@@ -95,20 +164,30 @@ class SGD(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """s_t = s_{t-1} + g²;  θ ← θ - γ̃ g / (√s_t + ε), γ̃ = γ / (1 + (t - 1) η) (lr_decay η)."""
+    """s_t = s_{t-1} + g²;  θ ← θ - γ̃ g / (√s_t + ε), γ̃ = γ / (1 + (t - 1) η) (lr_decay η).
+
+    g is clipped first (see the module's note), so that g² never overflows.
+
+    Parameters
+    ----------
+    params : iterable of float arrays, updated in place.
+    lr : float > 0.  lr_decay : float >= 0.  eps : float > 0.  weight_decay : float >= 0.
+    initial_accumulator_value : float >= 0, s₀.
+    """
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
                  initial_accumulator_value=0.0):
         super().__init__(params, lr, weight_decay)
-        self.lr_decay = _check_number("lr_decay", lr_decay, 0)
-        self.eps = _check_number("eps", eps, 0)
-        self.initial_accumulator_value = _check_number(
-            "initial_accumulator_value", initial_accumulator_value, 0)
+        self.lr_decay = check_real(lr_decay, "lr_decay", low=0)
+        self.eps = check_real(eps, "eps", low=0, low_open=True)
+        self.initial_accumulator_value = check_real(
+            initial_accumulator_value, "initial_accumulator_value", low=0)
 
     def update(self, state, p, g):
         xp = get_array_module(p)
         if "s" not in state:
             state["s"] = xp.full_like(p, self.initial_accumulator_value)
+        g = _clipped(g)
         state["s"] += g * g
         lr = self.lr / (1 + (self.t - 1) * self.lr_decay)
         p -= lr * g / (xp.sqrt(state["s"]) + self.eps)
@@ -117,19 +196,28 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """v_t = α v_{t-1} + (1 - α) g²;  with momentum μ: b_t = μ b_{t-1} + g / (√v_t + ε),
     θ ← θ - γ b_t; without: θ ← θ - γ g / (√v_t + ε). v₀ = b₀ = 0.
+
+    g is clipped first (see the module's note), so that g² never overflows.
+
+    Parameters
+    ----------
+    params : iterable of float arrays, updated in place.
+    lr : float > 0.  alpha : float in [0, 1].  eps : float > 0.  weight_decay : float >= 0.
+    momentum : float in [0, 1).
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0):
         super().__init__(params, lr, weight_decay)
-        self.alpha = _check_number("alpha", alpha, 0, 1)
-        self.eps = _check_number("eps", eps, 0)
-        self.momentum = _check_number("momentum", momentum, 0, 1, high_open=True)
+        self.alpha = check_real(alpha, "alpha", low=0, high=1)
+        self.eps = check_real(eps, "eps", low=0, low_open=True)
+        self.momentum = check_real(momentum, "momentum", low=0, high=1, high_open=True)
 
     def update(self, state, p, g):
         xp = get_array_module(p)
         if "v" not in state:
             state["v"] = xp.zeros_like(p)
             state["b"] = xp.zeros_like(p)
+        g = _clipped(g)
         state["v"] *= self.alpha
         state["v"] += (1 - self.alpha) * g * g
         step = g / (xp.sqrt(state["v"]) + self.eps)
@@ -143,21 +231,30 @@ class RMSprop(Optimizer):
 class Adam(Optimizer):
     """m_t = β₁ m_{t-1} + (1 - β₁) g;  v_t = β₂ v_{t-1} + (1 - β₂) g²;  m₀ = v₀ = 0;
     m̂ = m_t / (1 - β₁ᵗ), v̂ = v_t / (1 - β₂ᵗ);  θ ← θ - γ m̂ / (√v̂ + ε).
+
+    g is clipped first (see the module's note), so that g² never overflows.
+
+    Parameters
+    ----------
+    params : iterable of float arrays, updated in place.
+    lr : float > 0.  betas : pair of floats in [0, 1).  eps : float > 0.
+    weight_decay : float >= 0.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        if len(betas) != 2:
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = tuple(_check_number(f"betas[{i}]", b, 0, 1, high_open=True)
+        self.betas = tuple(check_real(b, f"betas[{i}]", low=0, high=1, high_open=True)
                            for i, b in enumerate(betas))
-        self.eps = _check_number("eps", eps, 0)
+        self.eps = check_real(eps, "eps", low=0, low_open=True)
 
     def update(self, state, p, g):
         xp = get_array_module(p)
         if "m" not in state:
             state["m"], state["v"] = xp.zeros_like(p), xp.zeros_like(p)
         beta1, beta2 = self.betas
+        g = _clipped(g)
         state["m"] *= beta1
         state["m"] += (1 - beta1) * g
         state["v"] *= beta2

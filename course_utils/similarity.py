@@ -10,7 +10,20 @@ from .backend import get_array_module
 
 
 def normalize_rows(x):
-    """Each row of x divided by its L2 norm; zero rows stay zero. (..., d) -> (..., d)."""
+    """Each row of x divided by its L2 norm; zero rows stay zero.
+
+    Parameters
+    ----------
+    x : array of shape (..., d): a vector, or rows along the last axis
+
+    Returns
+    -------
+    array of x's shape, each row of norm 1 (or 0); float32 for float32 x, else float64.
+    """
+    if getattr(x, "ndim", None) == 0 or isinstance(x, int | float):
+        raise ValueError(f"x must be a vector or rows of vectors (1-D or more), got a scalar "
+                         f"{type(x).__name__}")
+    x = check_array(x, "x", ndim=tuple(range(1, 33)))
     xp = get_array_module(x)
     norm = xp.sqrt(xp.einsum("...i,...i->...", x, x))[..., None]
     info = xp.finfo(x.dtype)
@@ -44,7 +57,8 @@ def cosine_similarity(a, b=None):
     """Cosine of the angle between a and b: the dot product of their normalised rows.
 
     A zero vector has similarity 0 with every vector, itself included (as in scikit-learn).
-    Rounding can put a result one unit in the last place outside [-1, 1]; clip before arccos.
+    Results are clipped to [-1, 1] (rounding could put one a unit in the last place outside),
+    and with b None each non-zero row's similarity with itself is exactly 1.
 
     Parameters
     ----------
@@ -62,16 +76,31 @@ def cosine_similarity(a, b=None):
         if a.ndim == 1:
             raise ValueError("b is required when a is a single vector (a has shape "
                              f"{a.shape}); pass a 2-D a to compare its rows with each other")
-        unit_a = normalize_rows(a)
-        return unit_a @ unit_a.T
-    _, a, b = _checked_pair(a, b)
-    return normalize_rows(a) @ normalize_rows(b).T
+        xp, unit_a = get_array_module(a), normalize_rows(a)
+        similarity = unit_a @ unit_a.T
+        diagonal = xp.arange(len(a))
+        similarity[diagonal, diagonal] = (unit_a != 0).any(axis=1)  # 1, or 0 for a zero row
+    else:
+        xp, a, b = _checked_pair(a, b)
+        similarity = normalize_rows(a) @ normalize_rows(b).T
+    if similarity.ndim == 0:  # two vectors: a scalar
+        return xp.clip(similarity, -1, 1)
+    return xp.clip(similarity, -1, 1, out=similarity)  # in place: no second n_a x n_b array
 
 
 def cosine_distance(a, b=None):
     """1 - cosine_similarity(a, b), clipped to [0, 2]; the diagonal is exactly 0 when b is None.
 
-    Shapes as in cosine_similarity. Not a metric (no triangle inequality), but a dissimilarity.
+    Not a metric (no triangle inequality), but a dissimilarity.
+
+    Parameters
+    ----------
+    a : array of shape (d,) or (n_a, d)
+    b : array of shape (d,) or (n_b, d), optional; default a itself (a must then be 2-D)
+
+    Returns
+    -------
+    shapes as in cosine_similarity: a scalar, (n_b,), (n_a,) or (n_a, n_b); values in [0, 2].
     """
     similarity = cosine_similarity(a, b)  # validates a and b
     xp = get_array_module(similarity)
@@ -99,5 +128,6 @@ def most_similar(queries, items, k=5):
     xp, queries, items = _checked_pair(queries, items, ("queries", "items"), ndim_b=(2,))
     k = check_int(k, "k", high=items.shape[0], high_is="the number of items")
     similarity = normalize_rows(queries) @ normalize_rows(items).T
+    xp.clip(similarity, -1, 1, out=similarity)
     best = xp.argsort(-similarity, axis=-1, kind="stable")[..., :k]
     return best, xp.take_along_axis(similarity, best, axis=-1)

@@ -7,37 +7,73 @@ data: NumPy arrays in, NumPy out (CPU); CuPy in, CuPy out (GPU). ``cov_mse`` is 
 of a few numbers: it always runs on the CPU and returns NumPy.
 """
 
-import numbers
-
 import numpy as np
 
-from ._checks import check_array, check_int
+from ._checks import check_array, check_int, check_real, check_seed, rng_from, seed_to_int
 from .backend import get_array_module, to_numpy
+
+_ANY_RANK = tuple(range(33))
 
 
 def _check_samples(X, ddof):
-    """X validated as (N, d) or (B, N, d), and ddof a real number with N - ddof > 0."""
+    """X as (N, d) or (B, N, d), and ddof a real number below N (a positive divisor)."""
     X = check_array(X, "X", ndim=(2, 3))
-    if isinstance(ddof, bool) or not isinstance(ddof, numbers.Real):
-        raise TypeError(f"ddof must be a real number, got {type(ddof).__name__}")
+    ddof = check_real(ddof, "ddof")
     n = X.shape[-2]
-    if n - ddof <= 0:
-        raise ValueError(f"the divisor N - ddof must be positive: X has N = {n} samples "
-                         f"(shape {X.shape}, samples on axis -2) and ddof = {ddof}")
-    return X
+    try:
+        check_real(ddof, "ddof", high=n, high_open=True)
+    except ValueError as err:
+        raise ValueError(f"{err}: the divisor N - ddof must be positive, and X has N = {n} "
+                         f"samples (shape {X.shape}, samples on axis -2)") from None
+    return X, ddof
 
 
-def _mean_cov(X, ddof):
-    """x̄ and Σᵢ (xᵢ - x̄)(xᵢ - x̄)ᵀ / (N - ddof) over axis -2, for trusted input."""
+def mean_cov(X, ddof=1):
+    """x̄ = Σᵢ xᵢ / N and Σᵢ (xᵢ - x̄)(xᵢ - x̄)ᵀ / (N - ddof): centre, then one matrix product.
+
+    Parameters
+    ----------
+    X : array of shape (N, d), or (B, N, d) for B samples at once; samples on axis -2
+    ddof : real number below N; 1 is the unbiased estimate, 0 the maximum-likelihood one
+
+    Returns
+    -------
+    (mean, cov) of shapes (d,) and (d, d), or (B, d) and (B, d, d), on X's device.
+    """
+    X, ddof = _check_samples(X, ddof)
     xp = get_array_module(X)
-    mean = X.mean(axis=-2)
-    centred = X - mean[..., None, :]
-    return mean, xp.swapaxes(centred, -1, -2) @ centred / (X.shape[-2] - ddof)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = X.mean(axis=-2)
+        centred = X - mean[..., None, :]
+        cov = xp.swapaxes(centred, -1, -2) @ centred / (X.shape[-2] - ddof)
+    if not bool(xp.isfinite(cov).all()):  # a sum or a square overflowed: scale X first
+        return _rescaled_mean_cov(X, ddof)
+    return mean, cov
+
+
+def _rescaled_mean_cov(X, ddof):
+    """mean_cov for X whose sums or squares overflow: each feature divided by its largest
+    |entry| s, then scaled back (cov_jk · s_j · s_k); a ValueError when the covariance itself
+    is too large for X's dtype."""
+    xp = get_array_module(X)
+    scale = xp.abs(X).max(axis=-2)  # (..., d)
+    scale = xp.where(scale == 0, 1, scale)
+    unit = X / scale[..., None, :]
+    mean = unit.mean(axis=-2)
+    centred = unit - mean[..., None, :]
+    with np.errstate(over="ignore"):
+        cov = xp.swapaxes(centred, -1, -2) @ centred / (X.shape[-2] - ddof)
+        cov = cov * scale[..., :, None] * scale[..., None, :]
+    if not bool(xp.isfinite(cov).all()):
+        peak = float(scale.max())
+        raise ValueError(f"the covariance of X overflows {X.dtype} (entries of X up to "
+                         f"{peak:.3g}): rescale X, e.g. X / {peak:.0e}")
+    return mean * scale, cov
 
 
 def mle_mean_cov(X):
     """Maximum-likelihood estimates of a Gaussian's mean and covariance:
-    μ̂ = Σᵢ xᵢ / N and Σ̂ = Σᵢ (xᵢ - μ̂)(xᵢ - μ̂)ᵀ / N.
+    μ̂ = Σᵢ xᵢ / N and Σ̂ = Σᵢ (xᵢ - μ̂)(xᵢ - μ̂)ᵀ / N, i.e. mean_cov(X, ddof=0).
 
     Parameters
     ----------
@@ -47,16 +83,35 @@ def mle_mean_cov(X):
     -------
     (mean, cov) of shapes (d,) and (d, d), or (B, d) and (B, d, d).
     """
-    return _mean_cov(_check_samples(X, 0), 0)
+    return mean_cov(X, 0)
 
 
 def sample_cov(X, ddof=1):
     """Σᵢ (xᵢ - x̄)(xᵢ - x̄)ᵀ / (N - ddof), as numpy.cov(X, rowvar=False, ddof=ddof).
 
     ddof=1 is the unbiased estimate (Bessel's correction), ddof=0 the maximum-likelihood one,
-    ddof=-1 divides by N + 1. Shapes: (N, d) -> (d, d); (B, N, d) -> (B, d, d).
+    ddof=-1 divides by N + 1; any real ddof below N is allowed.
+
+    Parameters
+    ----------
+    X : array of shape (N, d), or (B, N, d) for B samples at once
+    ddof : real number below N
+
+    Returns
+    -------
+    array of shape (d, d), or (B, d, d), symmetric positive semi-definite.
     """
-    return _mean_cov(_check_samples(X, ddof), ddof)[1]
+    return mean_cov(X, ddof)[1]
+
+
+def _check_cov(cov, xp):
+    """cov as a finite, square, symmetric matrix on module xp."""
+    cov = check_array(cov, "cov", ndim=(2,), xp=xp)
+    d = cov.shape[0]
+    peak = xp.abs(cov).max()
+    if cov.shape != (d, d) or not bool((xp.abs(cov - cov.T) <= 1e-7 * peak).all()):
+        raise ValueError(f"cov must be a symmetric square matrix, got shape {cov.shape}")
+    return cov
 
 
 def gaussian_samples(cov, n_samples, n_trials, seed=0):
@@ -72,45 +127,76 @@ def gaussian_samples(cov, n_samples, n_trials, seed=0):
     ----------
     cov : array of shape (d, d), symmetric positive definite
     n_samples, n_trials : int, at least 1
-    seed : int or None
+    seed : int >= 0 (default 0, reproducible), None (fresh entropy) or a numpy Generator
 
     Returns
     -------
     array of shape (n_trials, n_samples, d), on cov's device.
     """
     xp = get_array_module(cov)
-    cov = check_array(cov, "cov", ndim=(2,), xp=xp)
+    cov = _check_cov(cov, xp)
     d = cov.shape[0]
-    if cov.shape != (d, d) or not bool(xp.allclose(cov, cov.T)):
-        raise ValueError(f"cov must be a symmetric square matrix, got shape {cov.shape}")
     n_samples, n_trials = check_int(n_samples, "n_samples"), check_int(n_trials, "n_trials")
+    seed = check_seed(seed)
     try:
         L = xp.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
         raise ValueError("cov must be positive definite (its Cholesky factor failed)") from None
     if not bool(xp.isfinite(L).all()):  # CuPy returns NaN instead of raising
         raise ValueError("cov must be positive definite (its Cholesky factor failed)")
-    z = xp.random.default_rng(seed).standard_normal((n_trials * n_samples, d), dtype=cov.dtype)
+    rng = rng_from(seed) if xp is np else xp.random.default_rng(seed_to_int(seed))
+    z = rng.standard_normal((n_trials * n_samples, d), dtype=cov.dtype)
     return (z @ L.T).reshape(n_trials, n_samples, d)
+
+
+def _real_array(value, name):
+    """value (a number, list or array on either device) as a finite float64 NumPy array."""
+    value = to_numpy(value)
+    if isinstance(value, bool) or np.asarray(value).dtype.kind == "b":
+        raise TypeError(f"{name} must be a number or an array of numbers, got a bool")
+    return check_array(np.asarray(value), name, ndim=_ANY_RANK, xp=np).astype(float)
 
 
 def cov_mse(cov, n_samples, ddof):
     """E‖S - Σ‖²_F for S = sample_cov(X, ddof) of n_samples draws from N(μ, Σ = cov).
 
     From the Wishart moments of A = (N - 1) S₁: E A_ij = (N-1) Σ_ij and
-    Var A_ij = (N-1)(Σ_ij² + Σ_ii Σ_jj). With c = N - ddof, each entry has
-    MSE = Var + bias² = (N-1)(Σ_ij² + Σ_ii Σ_jj) / c² + ((N-1)/c - 1)² Σ_ij².
-    For d = 1, cov = [[σ²]]: σ⁴ (2(N-1)/c² + ((N-1)/c - 1)²). n_samples and ddof broadcast.
+    Var A_ij = (N-1)(Σ_ij² + Σ_ii Σ_jj). With c = N - ddof and r = (N - 1)/c, each entry has
+    MSE = Var + bias² = r (Σ_ij² + Σ_ii Σ_jj) / c + (r - 1)² Σ_ij².
+    For d = 1, cov = [[σ²]]: σ⁴ (2(N-1)/c² + ((N-1)/c - 1)²).
 
     A closed form of a few numbers, so it runs on the CPU whatever the device: cov, n_samples
-    and ddof may be NumPy or CuPy arrays (or lists, numbers), and the result is NumPy (a float,
-    or an array of the broadcast shape of n_samples and ddof).
+    and ddof may be NumPy or CuPy arrays (or lists, numbers), and the result is NumPy.
+
+    Parameters
+    ----------
+    cov : array of shape (d, d), symmetric positive semi-definite
+    n_samples : int or array of whole numbers, each at least 2
+    ddof : real number or array, below n_samples (broadcast with it)
+
+    Returns
+    -------
+    a float, or an array of the broadcast shape of n_samples and ddof; non-negative.
     """
-    cov = check_array(to_numpy(cov), "cov", ndim=(2,), xp=np)
-    n = np.asarray(to_numpy(n_samples), dtype=float)
-    c = n - np.asarray(to_numpy(ddof), dtype=float)
-    if not (np.all(n >= 2) and np.all(c > 0)):
-        raise ValueError(f"need n_samples >= 2 and n_samples - ddof > 0, got n_samples="
-                         f"{n_samples!r}, ddof={ddof!r}")
-    spread = np.sum(cov**2 + np.outer(np.diag(cov), np.diag(cov)))  # Σ_ij (Σ_ij² + Σ_ii Σ_jj)
-    return (n - 1) * spread / c**2 + ((n - 1) / c - 1) ** 2 * np.sum(cov**2)
+    cov = _check_cov(to_numpy(cov), np)
+    scale = np.abs(cov).max()
+    eigenvalues = np.linalg.eigvalsh(cov / scale) if scale > 0 else np.zeros(1)
+    if eigenvalues.min() < -1e-10:
+        raise ValueError(f"cov must be positive semi-definite, got an eigenvalue of "
+                         f"{eigenvalues.min() * scale:.3g}")
+    n = _real_array(n_samples, "n_samples")
+    if not np.all(n == np.round(n)) or n.min() < 2:
+        raise ValueError(f"n_samples must be whole numbers of at least 2, got {n_samples!r}")
+    c = n - _real_array(ddof, "ddof")
+    if not np.all(c > 0):
+        raise ValueError(f"ddof must be below n_samples (the divisor n_samples - ddof must be "
+                         f"positive), got n_samples={n_samples!r}, ddof={ddof!r}")
+    unit = cov / scale if scale > 0 else cov  # squares of cov / max|cov| cannot overflow
+    spread = np.sum(unit**2 + np.outer(np.diag(unit), np.diag(unit)))  # Σ (Σ_ij² + Σ_ii Σ_jj)
+    r = (n - 1) / c
+    with np.errstate(over="ignore"):
+        mse = (r * spread / c + (r - 1) ** 2 * np.sum(unit**2)) * scale * scale
+    if not np.all(np.isfinite(mse)):
+        raise ValueError(f"the mean squared error overflows float64 (cov entries up to "
+                         f"{scale:.3g}): rescale cov")
+    return mse[()]

@@ -8,6 +8,7 @@ path of every module is exercised on a machine without a GPU.
 import importlib.util
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ import pytest
 from course_utils import backend
 
 STANDIN = Path(__file__).resolve().parent / "gpu_standin"
+LATENCY_TABLE = Path(__file__).resolve().parent.parent / "bench" / "results" / "widget_latency.md"
+SESSION_START = time.time()
 REAL_GPU = backend.gpu_available()  # probed once, before any test installs a stand-in
 backend.gpu_available.cache_clear()
 
@@ -88,3 +91,10 @@ def no_cupy(monkeypatch):
     """Make `import cupy` fail, as on a machine without CuPy."""
     monkeypatch.setitem(sys.modules, "cupy", None)
     backend.gpu_available.cache_clear()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The slider latencies the browser tests measured in this session, if they ran."""
+    if LATENCY_TABLE.exists() and LATENCY_TABLE.stat().st_mtime >= SESSION_START:
+        terminalreporter.write_sep("-", f"slider move to redrawn output ({LATENCY_TABLE.name})")
+        terminalreporter.write_line(LATENCY_TABLE.read_text().rstrip())

@@ -32,9 +32,10 @@ def test_bad_course_device_is_named(monkeypatch):
         backend.device()
 
 
-@pytest.mark.parametrize("bad", ["GPU0", None, 1])
-def test_use_rejects_unknown_devices(bad):
-    with pytest.raises(ValueError, match="device must be one of"):
+@pytest.mark.parametrize(("bad", "error"), [("GPU0", ValueError), ("", ValueError),
+                                            (None, TypeError), (1, TypeError)])
+def test_use_rejects_unknown_devices(bad, error):
+    with pytest.raises(error, match="device must be one of"):
         backend.use(bad)
 
 
@@ -218,8 +219,10 @@ def test_to_device_moves_whole_results_and_back():
 
 
 def test_to_device_checks_its_device(no_cupy):
-    with pytest.raises(ValueError, match="device must be 'cpu' or 'gpu'"):
+    with pytest.raises(ValueError, match=r"device must be one of \['cpu', 'gpu'\]"):
         backend.to_device(np.ones(2), "tpu")
+    with pytest.raises(TypeError, match="device must be one of"):
+        backend.to_device(np.ones(2), 0)
     with pytest.raises(backend.GPUUnavailableError, match="CuPy is not installed"):
         backend.to_device(np.ones(2), "gpu")
     assert backend.to_device("text", "gpu") == "text"  # nothing to move, nothing asked
@@ -301,8 +304,18 @@ def test_compare_devices_with_transfer_gets_host_inputs():
 def test_compare_devices_validates():
     with pytest.raises(TypeError, match="fn must be callable"):
         backend.compare_devices(3)
-    with pytest.raises(ValueError, match="repeat must be a positive int"):
-        backend.compare_devices(abs, 1.0, repeat=0)
+    for bad, error, message in [
+        ({"repeat": 0}, ValueError, "repeat must be at least 1"),
+        ({"repeat": 2.0}, TypeError, "repeat must be an int"),
+        ({"number": 0}, ValueError, "number must be at least 1"),
+        ({"min_time": float("nan")}, ValueError, "min_time must be finite"),
+        ({"rtol": -1e-7}, ValueError, "rtol must be in"),
+        ({"atol": "0"}, TypeError, "atol must be a real number"),
+    ]:
+        with pytest.raises(error, match=message):
+            backend.compare_devices(abs, 1.0, quiet=True, **bad)
+    with pytest.raises(ValueError, match="rtol must be in"):
+        backend.assert_agree(1.0, 1.0, rtol=-1.0)
 
 
 def test_assert_agree_walks_results():
@@ -369,3 +382,48 @@ def test_compare_devices_leaves_the_inputs_alone_and_returns_the_cpu_result():
     np.testing.assert_array_equal(theta, 0.0)  # the caller's array is untouched
     np.testing.assert_array_equal(comparison.result, -1.0)  # the first call, from the start
     assert "rtol=1e-07, atol=0" in str(comparison)
+
+
+@given(st.one_of(st.text(max_size=6), st.sampled_from(backend.DEVICES)))
+def test_use_takes_exactly_its_devices(name):
+    if name == "gpu" and not backend.gpu_available():
+        with pytest.raises(backend.GPUUnavailableError):
+            backend.use(name)
+    elif name in backend.DEVICES:
+        assert backend.use(name) == ("cpu" if name == "cpu" else backend.device())
+        assert backend.device() in ("cpu", "gpu")
+    else:
+        with pytest.raises(ValueError, match="device must be one of"):
+            backend.use(name)
+
+
+@pytest.mark.gpu
+@given(finite_arrays, st.sampled_from(["cpu", "gpu"]))
+def test_on_device_makes_xp_and_to_numpy_follow(a, name):
+    before = backend.device()
+    with backend.on_device(name):
+        module = backend.xp()
+        moved = backend.asarray(a)
+        assert backend.is_cupy_array(moved) == (name == "gpu") == (module is not np)
+        assert backend.get_array_module(moved) is module
+    assert backend.device() == before
+    np.testing.assert_array_equal(backend.to_numpy(moved), a)
+    assert isinstance(backend.to_numpy(moved), np.ndarray)
+
+
+@given(st.integers(1, 3), st.integers(1, 3))
+def test_timeit_makes_repeat_runs_of_number_calls(repeat, number):
+    calls = []
+    timing = backend.timeit(calls.append, 1, repeat=repeat, number=number)
+    assert len(calls) == 1 + repeat * number  # one warm-up call, then the timed runs
+    assert 0 <= timing.best <= timing.median and np.isfinite(timing.median)
+
+
+@pytest.mark.gpu
+@given(arrays(np.float64, array_shapes(max_dims=2, max_side=5), elements=st.floats(-1e6, 1e6)))
+def test_compare_devices_returns_the_cpu_result_and_checks_the_gpu_agrees(a):
+    comparison = backend.compare_devices(np.cumsum, a, repeat=1, number=1, quiet=True,
+                                         rtol=1e-12, atol=1e-6)
+    assert isinstance(comparison.result, np.ndarray)
+    np.testing.assert_array_equal(comparison.result, np.cumsum(a))
+    assert comparison.gpu is not None and comparison.speedup > 0

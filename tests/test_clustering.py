@@ -1,14 +1,16 @@
 import numpy as np
 import pytest
+from bad_inputs import names_the_argument
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.cluster.hierarchy import linkage as scipy_linkage
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_iris, make_blobs
+from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics import silhouette_samples as sk_silhouette_samples
 
-from course_utils import backend, clustering
+from course_utils import _blocks, backend, clustering
 from course_utils.clustering import (
     LINKAGES,
     kmeans,
@@ -46,11 +48,11 @@ def test_blocks_of_any_size_give_the_same_step(min_points, monkeypatch):
     monkeypatch.setattr(clustering, "TRANSPOSE_ROWS", min_points)
     columns = clustering.columns_with_ones(X)
     np.testing.assert_array_equal(columns, np.vstack([X.T, np.ones(len(X))]))
-    labels, nearest = nearest_center(X, C, columns)
+    labels, nearest = nearest_center(X, C)
     full = cdist(X, C, "sqeuclidean")
     np.testing.assert_array_equal(labels, full.argmin(axis=1))
     np.testing.assert_allclose(nearest, full.min(axis=1), atol=1e-9)
-    new, step_labels = clustering._lloyd_step_fast(X, C, columns)
+    new, step_labels = clustering._lloyd_step_fast(columns, C)
     np.testing.assert_array_equal(step_labels, labels)
     means = [X[labels == j].mean(axis=0) for j in range(len(C))]
     np.testing.assert_allclose(new, means, atol=1e-12)
@@ -108,7 +110,12 @@ def test_lloyd_never_raises_the_inertia():
     assert all(b <= a + 1e-9 for a, b in zip(inertias, inertias[1:], strict=False))
 
 
-STEPS = [lloyd_step, clustering._lloyd_step_fast]  # the plain step and the tuned one
+def fast_step(X, centers):
+    """The tuned step kmeans runs (on data it has not shifted: any common shift will do)."""
+    return clustering._lloyd_step_fast(clustering._columns_with_ones(X), centers)
+
+
+STEPS = [lloyd_step, fast_step]  # the plain step and the tuned one
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -148,7 +155,7 @@ def test_the_plain_step_and_the_tuned_one_agree(k, seed):
     plain = fast = kmeans_plusplus(X, k, seed=seed)
     for _ in range(15):
         (plain, plain_labels), (fast, fast_labels) = lloyd_step(X, plain), \
-            clustering._lloyd_step_fast(X, fast)
+            fast_step(X, fast)
         np.testing.assert_array_equal(plain_labels, fast_labels)
         np.testing.assert_allclose(plain, fast, rtol=1e-12, atol=1e-12)
     fit = kmeans(X, k, init=kmeans_plusplus(X, k, seed=seed), max_iter=15, tol=0.0)
@@ -168,7 +175,7 @@ def test_property_plain_and_tuned_steps_agree_and_never_raise_the_inertia(case):
     X = np.array(rows, dtype=float)
     centers = X[np.random.default_rng(seed).choice(len(X), k, replace=False)]
     new, labels = lloyd_step(X, centers)
-    fast, fast_labels = clustering._lloyd_step_fast(X, centers)
+    fast, fast_labels = fast_step(X, centers)
     np.testing.assert_array_equal(labels, fast_labels)
     np.testing.assert_allclose(new, fast, rtol=1e-12, atol=1e-12)
     assert np.isfinite(new).all() and new.shape == centers.shape
@@ -233,12 +240,12 @@ def test_linkage_on_iris_matches_scipy():
     (lambda: kmeans(np.ones((3, 2)), 2, init=np.ones((1, 2))), ValueError, "init must have k = 2"),
     (lambda: kmeans([[1.0, np.nan]], 1), ValueError, "X contains NaN"),
     (lambda: kmeans(np.ones((3, 2)), 2, max_iter=0), ValueError, "max_iter must be at least 1"),
-    (lambda: kmeans(np.ones((3, 2)), 2, tol=-1e-4), ValueError, "tol must be >= 0"),
+    (lambda: kmeans(np.ones((3, 2)), 2, tol=-1e-4), ValueError, r"tol must be in \[0"),
     (lambda: soft_kmeans(np.ones((3, 2)), np.ones((2, 2)), -1.0), ValueError, "stiffness"),
     (lambda: linkage(np.ones((3, 2)), "centroid"), ValueError, "method must be one of"),
     (lambda: linkage(np.ones((1, 2))), ValueError, "at least 2 samples"),
     (lambda: silhouette_samples(np.ones((4, 2)), [0, 0, 0, 0]), ValueError, "between 2 and"),
-    (lambda: silhouette_samples(np.ones((4, 2)), [0, 1]), ValueError, r"labels must have shape"),
+    (lambda: silhouette_samples(np.ones((4, 2)), [0, 1]), ValueError, "labels has 2 labels"),
     (lambda: lloyd_step(np.ones(3), np.ones((1, 3))), ValueError, "X must be 2-D"),
     (lambda: lloyd_step(np.ones((3, 2)), np.ones((2, 3))), ValueError, "centers must have 2 col"),
     (lambda: lloyd_step(np.ones((3, 2)), [[np.inf, 0.0]]), ValueError, "centers contains"),
@@ -301,11 +308,9 @@ def test_every_function_follows_its_data_onto_the_gpu():
         (clustering.columns_with_ones, X),
         (clustering.row_sq_norms, X),
         (nearest_center, X, C),
-        (nearest_center, X, C, clustering.columns_with_ones(X)),
         (clustering.weighted_means, R, X),
         (lloyd_step, X, C),
-        (clustering._lloyd_step_fast, X, C),
-        (clustering._lloyd_step_fast, X, C, clustering.columns_with_ones(X)),
+        (fast_step, X, C),
         (kmeans_plusplus, X, 4, 3),
         (lambda X, C: kmeans(X, 4, init=C), X, C),
         (lambda X: kmeans(X, 4, n_init=2, seed=1), X),
@@ -319,7 +324,7 @@ def test_every_function_follows_its_data_onto_the_gpu():
     for fn, *args in cases:
         on_gpu = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
         assert_followed(fn(*on_gpu), fn(*args), cupy)
-    assert clustering.row_blocks(10, 3, 9) == [slice(0, 3), slice(3, 6), slice(6, 9),
+    assert _blocks.row_blocks(10, 3, 9) == [slice(0, 3), slice(3, 6), slice(6, 9),
                                                slice(9, 10)]  # no arrays: the same anywhere
     # linkage keeps its distances on the GPU but returns SciPy's matrix as NumPy, by design
     Z = linkage(cupy.asarray(X[:40]), "average")
@@ -355,9 +360,6 @@ def test_a_lesson_on_the_gpu_gets_the_cpu_results():
     (lambda g, X, C: squared_distances(X, g(C)), "C is a CuPy array"),
     (lambda g, X, C: nearest_center(g(X), C), "centers is a NumPy array"),
     (lambda g, X, C: lloyd_step(g(X), C), "centers is a NumPy array"),
-    (lambda g, X, C: clustering._lloyd_step_fast(g(X), C), "centers is a NumPy array"),
-    (lambda g, X, C: clustering._lloyd_step_fast(g(X), g(C), clustering.columns_with_ones(X)),
-     "columns is a"),
     (lambda g, X, C: clustering.weighted_means(g(soft_assignments(X, C, 1.0)), X), "X is a"),
     (lambda g, X, C: kmeans(g(X), 4, init=C), "init is a NumPy array"),
     (lambda g, X, C: kmeans(X, 4, init=g(C)), "init is a CuPy array"),
@@ -375,3 +377,292 @@ def test_a_mixed_call_names_the_argument_and_says_to_rerun(call, name):
     with pytest.raises(backend.DeviceMismatchError, match=name) as error:
         call(cupy.asarray, X, C)
     assert "re-run the lesson after switching" in str(error.value)
+
+
+# ---- issue 12: offsets, float32, edge cases, and every public function under hypothesis ----
+
+def separated_blobs(n=60, seed=0):
+    """Two well-separated Gaussian blobs (n, 2) on a grid of 2^-10 (exact after the shifts
+    below) and their labels."""
+    X, y = make_blobs(n, 2, centers=[[0.0, 0.0], [6.0, 6.0]], cluster_std=1.0,
+                      random_state=seed)
+    return np.round(X * 1024) / 1024, y
+
+
+def same_partition(a, b):
+    return adjusted_rand_score(a, b) == 1.0
+
+
+def test_kmeans_is_invariant_to_an_offset_of_1e9():
+    B, y = separated_blobs()
+    plain, shifted = kmeans(B, 2), kmeans(B + 1e9, 2)
+    assert same_partition(shifted.labels, y) and same_partition(plain.labels, y)
+    assert shifted.inertia == pytest.approx(plain.inertia, rel=1e-6)
+    np.testing.assert_allclose(shifted.centers - 1e9, plain.centers, atol=1e-6)
+
+
+def test_float32_inertia_is_its_definition_with_an_offset():
+    B, y = separated_blobs(400)
+    X = (B + 1e4).astype(np.float32)
+    fit = kmeans(X, 2)
+    exact = ((X.astype(np.float64) - fit.centers.astype(np.float64)[fit.labels]) ** 2).sum()
+    assert fit.inertia == pytest.approx(exact, rel=1e-5)
+    assert same_partition(fit.labels, y)
+    labels, d2 = nearest_center(X, fit.centers)
+    np.testing.assert_allclose(d2.sum(), exact, rtol=1e-4)
+
+
+@pytest.mark.parametrize("offset, atol", [(0.0, 1e-14), (1000.0, 1e-13)])
+def test_silhouette_matches_scikit_learn_with_an_offset(offset, atol):
+    B, y = make_blobs(60, 2, centers=2, random_state=1)  # before: 5e-10 and 7e-8 off
+    np.testing.assert_allclose(silhouette_samples(B + offset, y), sk_silhouette_samples(B, y),
+                               atol=atol)
+    B, y = separated_blobs()
+    np.testing.assert_allclose(silhouette_samples(B + 1e9, y), sk_silhouette_samples(B, y),
+                               atol=1e-7)
+
+
+def test_silhouette_of_a_point_to_itself_is_zero_distance():
+    X = np.array([[1e8, 0.0], [1e8 + 1, 0.0], [1e8 + 10, 0.0], [1e8 + 11, 0.0]])
+    np.testing.assert_allclose(silhouette_samples(X, [0, 0, 1, 1]),
+                               sk_silhouette_samples(X - [1e8, 0.0], [0, 0, 1, 1]), atol=1e-15)
+
+
+def test_soft_kmeans_keeps_a_centre_no_point_shares_in():
+    B, _ = separated_blobs()
+    centers, R, n_iter = soft_kmeans(B, [[0.0, 0.0], [100.0, 100.0]], 1e3)
+    assert np.isfinite(centers).all() and np.isfinite(R).all()
+    np.testing.assert_array_equal(centers[1], [100.0, 100.0])
+    np.testing.assert_allclose(centers[0], B.mean(axis=0), atol=1e-12)
+    assert n_iter < 500
+
+
+def test_lance_williams_refuses_an_unknown_method():
+    with pytest.raises(ValueError, match="method must be one of"):
+        lance_williams("foo", 1.0, 2.0, 1.0, 1.0, 1.0, 1.0)
+    assert float(lance_williams("ward", 0.0, 0.0, 1e-8, 1.0, 1.0, 1e9)) == 0.0  # no NaN
+
+
+def test_the_seed_convention():
+    X, _ = separated_blobs()
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        kmeans(X, 2, seed=-1)
+    with pytest.raises(TypeError, match="seed must be"):
+        kmeans_plusplus(X, 2, seed=1.5)
+    np.testing.assert_array_equal(kmeans_plusplus(X, 2), kmeans_plusplus(X, 2, seed=0))
+    np.testing.assert_array_equal(kmeans_plusplus(X, 2, seed=np.random.default_rng(3)),
+                                  kmeans_plusplus(X, 2, seed=3))
+    assert kmeans_plusplus(X, 2, seed=None).shape == (2, 2)
+
+
+def test_a_spread_beyond_the_float_range_is_a_clear_error():
+    with pytest.raises(ValueError, match="X spreads too far"):
+        kmeans(np.array([[-1e300, 0.0], [1e300, 0.0]]), 2)
+    with pytest.raises(ValueError, match="X spreads too far"):
+        squared_distances(np.array([[-3e19], [3e19]], dtype=np.float32), [[0.0]])
+
+
+@pytest.mark.parametrize("dtype, offset, scale, rtol", [
+    (np.float64, 1e9, 1.0, 1e-9), (np.float64, -1e9, 8.0, 1e-9), (np.float32, 1e4, 1.0, 1e-4),
+    (np.float32, -1e4, 4.0, 1e-4)])
+def test_invariance_against_scikit_learn_on_shifted_and_scaled_data(dtype, offset, scale, rtol):
+    B, y = separated_blobs(300, seed=1)
+    X = (B * scale + offset).astype(dtype)
+    init = kmeans_plusplus(B, 2, seed=0)
+    ours = kmeans(X, 2, init=(init * scale + offset).astype(dtype))
+    theirs = KMeans(2, init=init, n_init=1).fit(B)
+    assert same_partition(ours.labels, theirs.labels_)
+    assert ours.inertia == pytest.approx(theirs.inertia_ * scale**2, rel=rtol)
+    np.testing.assert_allclose(silhouette_samples(X, y), sk_silhouette_samples(B, y),
+                               atol=10 * rtol)
+
+
+# -- hypothesis: finite input gives finite output that keeps the invariants --
+
+OFFSETS = st.sampled_from([0.0, 1e3, -1e6, 1e9])
+
+
+@st.composite
+def point_sets(draw, min_n=2, max_n=12, max_d=3):
+    n = draw(st.integers(min_n, max_n))
+    d = draw(st.integers(1, max_d))
+    values = draw(st.lists(st.floats(-100, 100, allow_nan=False, width=32), min_size=n * d,
+                           max_size=n * d))
+    X = np.array(values, dtype=np.float64).reshape(n, d)
+    X = np.round(X * 64) / 64 + draw(OFFSETS)  # on a grid: exact after the offset
+    return X
+
+
+def reference_d2(X, C):
+    return ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2)
+
+
+def d2_tolerance(X, C):
+    spread = np.ptp(np.vstack([X, C]), axis=0)
+    return 1e-12 * (1 + (spread**2).sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(point_sets(), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_property_distances_and_assignments(X, k, seed):
+    C = X[np.random.default_rng(seed).integers(len(X), size=k)] + 0.5
+    ref = reference_d2(X, C)
+    tol = d2_tolerance(X, C)
+    d2 = squared_distances(X, C)
+    assert d2.shape == (len(X), k) and (d2 >= 0).all()
+    np.testing.assert_allclose(d2, ref, rtol=0, atol=tol)
+    labels, nearest = nearest_center(X, C)
+    assert (ref[np.arange(len(X)), labels] <= ref.min(axis=1) + 2 * tol).all()
+    np.testing.assert_allclose(nearest, ref.min(axis=1), rtol=0, atol=2 * tol)
+    np.testing.assert_allclose(pairwise_distances(X), cdist(X, X), rtol=1e-12, atol=1e-300)
+    np.testing.assert_array_equal(clustering.columns_with_ones(X),
+                                  np.vstack([X.T, np.ones(len(X))]))
+    np.testing.assert_allclose(clustering.row_sq_norms(X), (X * X).sum(axis=1), rtol=1e-14)
+    R = np.random.default_rng(seed).random((len(X), k)) + 1e-3
+    means, weights = clustering.weighted_means(R, X)
+    np.testing.assert_allclose(means, (R.T @ X) / R.sum(axis=0)[:, None], rtol=1e-12,
+                               atol=1e-12 * np.abs(X).max())
+    np.testing.assert_allclose(weights, R.sum(axis=0))
+    if k > len(X):
+        with pytest.raises(ValueError, match="centers has .* rows, more than X's"):
+            lloyd_step(X, C)
+        return
+    new, step_labels = lloyd_step(X, C)
+    assert np.isfinite(new).all() and step_labels.min() >= 0 and step_labels.max() < k
+
+
+@settings(max_examples=40, deadline=None)
+@given(point_sets(), st.integers(1, 5), st.integers(0, 2**32 - 1),
+       st.sampled_from([np.float64, np.float32]))
+def test_property_kmeans_inertia_is_its_definition(X, k, seed, dtype):
+    X = (X - X.mean(axis=0) if dtype == np.float32 else X).astype(dtype)
+    k = min(k, len(X))
+    start = kmeans_plusplus(X, k, seed=seed)
+    assert all((row == X).all(axis=1).any() for row in start)  # rows of X
+    fit = kmeans(X, k, seed=seed, n_init=2)
+    assert np.isfinite(fit.centers).all() and fit.centers.shape == (k, X.shape[1])
+    assert fit.labels.min() >= 0 and fit.labels.max() < k and 1 <= fit.n_iter <= 300
+    exact = ((X.astype(np.float64) - fit.centers.astype(np.float64)[fit.labels]) ** 2).sum()
+    eps = float(np.finfo(dtype).eps)
+    scale = 1 + float(np.abs(X).max())  # the centres are rounded to X's precision
+    assert fit.inertia == pytest.approx(exact, rel=100 * eps, abs=len(X) * (4 * eps * scale)**2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(point_sets(), st.integers(1, 4), st.floats(0, 1e12), st.integers(0, 2**32 - 1))
+def test_property_soft_assignments_are_probabilities(X, k, stiffness, seed):
+    C = X[np.random.default_rng(seed).integers(len(X), size=k)]
+    R = soft_assignments(X, C + 1.0, stiffness)
+    assert np.isfinite(R).all() and (R >= 0).all()
+    np.testing.assert_allclose(R.sum(axis=1), 1, rtol=1e-12)
+    centers, R, n_iter = soft_kmeans(X, C, stiffness, max_iter=50)
+    assert np.isfinite(centers).all() and np.isfinite(R).all() and 1 <= n_iter <= 50
+    np.testing.assert_allclose(R.sum(axis=1), 1, rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(point_sets(min_n=3), st.integers(0, 2**32 - 1))
+def test_property_silhouette_is_in_minus_one_one(X, seed):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, len(X)))
+    labels = np.concatenate([np.arange(k), rng.integers(k, size=len(X) - k)])
+    s = silhouette_samples(X, labels)
+    assert s.shape == (len(X),) and np.isfinite(s).all() and (np.abs(s) <= 1).all()
+    if np.ptp(X, axis=0).max() > 0:
+        np.testing.assert_allclose(s, sk_silhouette_samples(X - X.mean(axis=0), labels),
+                                   atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(point_sets(max_n=10), st.sampled_from(LINKAGES))
+def test_property_linkage_heights_match_scipy(X, method):
+    Z = linkage(X, method)
+    assert np.isfinite(Z).all() and Z[-1, 3] == len(X)
+    assert (np.diff(Z[:, 2]) >= -1e-9 * (1 + Z[:, 2].max())).all()  # no inversions
+    theirs = scipy_linkage(X, method)
+    np.testing.assert_allclose(np.sort(Z[:, 2]), np.sort(theirs[:, 2]), rtol=1e-9,
+                               atol=1e-9 * (1 + theirs[:, 2].max()))
+
+
+distances = st.floats(0, 1e6)
+sizes = st.floats(1, 1e3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(LINKAGES), st.lists(distances, min_size=1, max_size=5), distances,
+       distances, sizes, sizes, sizes)
+def test_property_lance_williams_is_a_distance(method, d_ki, d_kj, d_ij, n_i, n_j, n_k):
+    d_ki = np.array(d_ki)
+    d = lance_williams(method, d_ki, d_kj, d_ij, n_i, n_j, n_k)
+    assert d.shape == d_ki.shape and np.isfinite(d).all() and (d >= 0).all()
+    low, high = np.minimum(d_ki, d_kj), np.maximum(d_ki, d_kj)
+    if method != "ward":
+        assert (d >= low * (1 - 1e-12)).all() and (d <= high * (1 + 1e-12)).all()
+
+
+# -- hypothesis: bad input is a ValueError or TypeError that names the argument --
+
+X0 = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
+C0 = X0[:2]
+BAD_ARRAYS = [np.nan, [[np.inf, 0.0]], "text", [[1 + 1j, 0.0]], np.zeros((0, 2)),
+              np.ones((2, 2, 2)), np.ones(3), [[np.nan, 0.0], [1.0, 2.0]]]
+BAD_INTS = [0, -1, 2.5, True, "2", None, np.nan]
+BAD_REALS = [np.nan, np.inf, -1.0, "1", True, None, 1j]
+BAD_SEEDS = [-1, 1.5, "0", True, [1]]
+
+CALLS = {  # argument name: (function of the bad value, bad values)
+    "X": (lambda v: kmeans(v, 2), BAD_ARRAYS),
+    "k": (lambda v: kmeans(X0, v), [*BAD_INTS, 5, 10**6]),
+    "n_init": (lambda v: kmeans(X0, 2, n_init=v), BAD_INTS),
+    "max_iter": (lambda v: kmeans(X0, 2, max_iter=v), BAD_INTS),
+    "tol": (lambda v: kmeans(X0, 2, tol=v), BAD_REALS),
+    "seed": (lambda v: kmeans(X0, 2, seed=v), BAD_SEEDS),
+    "init": (lambda v: kmeans(X0, 2, init=v), [*BAD_ARRAYS, "random", np.ones((2, 3)),
+                                              np.ones((3, 2))]),
+    "C": (lambda v: squared_distances(X0, v), [*BAD_ARRAYS, np.ones((2, 3))]),
+    "centers": (lambda v: nearest_center(X0, v), [*BAD_ARRAYS, np.ones((2, 3))]),
+    "R": (lambda v: clustering.weighted_means(v, X0), [*BAD_ARRAYS, np.ones((3, 2)),
+                                                      -np.ones((4, 2)), np.zeros((4, 2))]),
+    "stiffness": (lambda v: soft_assignments(X0, C0, v), BAD_REALS),
+    "labels": (lambda v: silhouette_samples(X0, v), [[0, 1], [0, 0, 0, 0], [0, 1, 2, 3],
+                                                     [0, 1, -1, 1], [0.5, 1, 0, 1], "abcd",
+                                                     np.zeros((4, 1))]),
+    "method": (lambda v: linkage(X0, v), ["foo", "Ward", None, 1]),
+    "d_ki": (lambda v: lance_williams("single", v, 1.0, 1.0, 1.0, 1.0, 1.0),
+             [np.nan, -1.0, "a", [[1.0]], np.inf]),
+    "n_k": (lambda v: lance_williams("ward", [1.0, 2.0], [1.0, 2.0], 1.0, 1.0, 1.0, v),
+            [0.0, -1.0, [1.0, 2.0, 3.0], np.nan]),
+    "d_ij": (lambda v: lance_williams("average", 1.0, 1.0, v, 1.0, 1.0, 1.0),
+             [np.nan, -1.0, [1.0, 2.0]]),
+}
+CALLS["X "] = (lambda v: linkage(v), BAD_ARRAYS[:-1] + [np.ones((1, 2))])
+CALLS["X  "] = (lambda v: kmeans_plusplus(v, 1), BAD_ARRAYS)
+CALLS["k "] = (lambda v: kmeans_plusplus(X0, v), BAD_INTS)
+CALLS["stiffness "] = (lambda v: soft_kmeans(X0, C0, v), BAD_REALS)
+CALLS["max_iter "] = (lambda v: soft_kmeans(X0, C0, 1.0, max_iter=v), BAD_INTS)
+CALLS["tol "] = (lambda v: soft_kmeans(X0, C0, 1.0, tol=v), BAD_REALS)
+CALLS["centers "] = (lambda v: lloyd_step(X0, v), BAD_ARRAYS)
+CALLS["X   "] = (lambda v: pairwise_distances(v), BAD_ARRAYS)
+CALLS["X    "] = (lambda v: clustering.row_sq_norms(v), BAD_ARRAYS)
+CALLS["X     "] = (lambda v: clustering.columns_with_ones(v), BAD_ARRAYS)
+CALLS["init "] = (lambda v: soft_kmeans(X0, v, 1.0), BAD_ARRAYS)
+
+
+test_property_bad_input_names_the_argument = names_the_argument(CALLS)
+
+
+@pytest.mark.gpu
+def test_gpu_offsets_and_edge_cases_match_the_cpu():
+    backend.use("gpu")
+    B, y = separated_blobs()
+    X = backend.asarray(B + 1e9)
+    fit = backend.to_device(kmeans(X, 2), "cpu")
+    assert same_partition(fit.labels, y)
+    assert fit.inertia == pytest.approx(kmeans(B + 1e9, 2).inertia, rel=1e-9)
+    np.testing.assert_allclose(backend.to_numpy(silhouette_samples(X, backend.asarray(y))),
+                               sk_silhouette_samples(B, y), atol=1e-7)
+    centers, R, _ = soft_kmeans(backend.asarray(B), backend.asarray([[0.0, 0.0],
+                                                                     [100.0, 100.0]]), 1e3)
+    assert np.isfinite(backend.to_numpy(centers)).all()
+    Z = linkage(backend.asarray(B[:20]), "ward")
+    np.testing.assert_allclose(Z, linkage(B[:20], "ward"), rtol=1e-12)

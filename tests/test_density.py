@@ -3,6 +3,9 @@ import math
 
 import numpy as np
 import pytest
+from bad_inputs import names_the_argument
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 from scipy.special import logsumexp as scipy_logsumexp
 from scipy.stats import gaussian_kde, multivariate_normal
@@ -28,6 +31,8 @@ from course_utils.density import (
     m_step,
     mixture_log_likelihood,
     rule_of_thumb_bandwidth,
+    scott_factor,
+    silverman_factor,
 )
 
 
@@ -187,7 +192,7 @@ def test_cv_bandwidth_matches_grid_search():
                                                   np.ones(3), "spherical")),
      ValueError, "init must be a full Mixture"),
     (lambda: kde_log_density([[0.0, 0.0]], [0.0, 1.0], 1.0), ValueError, "queries must have 1"),
-    (lambda: kde_log_density([0.0], [0.0, 1.0], 0.0), ValueError, "bandwidth must be a pos"),
+    (lambda: kde_log_density([0.0], [0.0, 1.0], 0.0), ValueError, r"bandwidth must be in \(0"),
     (lambda: kde_log_density([0.0], [0.0, 1.0], 1.0, "tophat"), ValueError, "kernel must be"),
     (lambda: kde_log_density([0.0], [np.nan], 1.0), ValueError, "data contains NaN"),
     (lambda: rule_of_thumb_bandwidth([0.0, 1.0], "best"), ValueError, "rule must be"),
@@ -330,3 +335,299 @@ def test_a_mixed_call_names_the_argument_and_says_to_rerun(call, name):
     with pytest.raises(backend.DeviceMismatchError, match=name) as error:
         call(cupy.asarray, X, mixture)
     assert "re-run the lesson after switching" in str(error.value)
+
+
+# ---- issue 12: checks at the boundary, stable numerics, hypothesis over every function ----
+
+def two_blobs(n=60, seed=0):
+    X, _ = make_blobs(n, 2, centers=[[0.0, 0.0], [6.0, 6.0]], random_state=seed)
+    return np.round(X * 1024) / 1024  # on a grid: exact after the offsets below
+
+
+def exact_kde(queries, data, h):
+    """The Gaussian KDE's log density from the differences, in float64."""
+    d2 = cdist(np.atleast_2d(queries), np.atleast_2d(data), "sqeuclidean")
+    d = np.atleast_2d(data).shape[1]
+    with np.errstate(over="ignore"):  # a tiny h: exp(-inf) = 0 beyond the nearest point
+        scaled = -((np.sqrt(d2) / h) ** 2) / 2
+    return (scipy_logsumexp(scaled, axis=1) - math.log(len(data))
+            - 0.5 * d * (math.log(2 * math.pi) + 2 * math.log(h)))
+
+
+def test_fit_mixture_checks_its_arguments():
+    B = two_blobs()
+    for kwargs, error, message in [
+        ({"init": "kmeans"}, TypeError, "init must be None or a Mixture"),
+        ({"reg_covar": np.nan}, ValueError, "reg_covar must be finite"),
+        ({"reg_covar": -1e-6}, ValueError, "reg_covar must be in"),
+        ({"max_iter": 0}, ValueError, "max_iter must be at least 1"),
+        ({"max_iter": 2.5}, TypeError, "max_iter must be an int"),
+        ({"tol": np.nan}, ValueError, "tol must be finite"),
+        ({"tol": -1.0}, ValueError, "tol must be in"),
+        ({"seed": -1}, ValueError, "seed must be"),
+        ({"covariance_type": "sphere"}, ValueError, "covariance_type must be one of"),
+    ]:
+        with pytest.raises(error, match=message):
+            fit_mixture(B, 2, **kwargs)
+
+
+def test_a_collapsed_component_without_regularisation_is_a_clear_error():
+    X = np.repeat(two_blobs()[:4], 5, axis=0)  # 4 points, each 5 times
+    with pytest.raises(ValueError, match="not positive definite.*reg_covar"):
+        fit_mixture(X, 2, reg_covar=0.0)
+    for covariance_type in COVARIANCE_TYPES:
+        fit = fit_mixture(X, 4, covariance_type=covariance_type)  # reg_covar=1e-6: fine
+        assert np.isfinite(fit.history).all()
+
+
+def test_an_unknown_covariance_type_is_an_error_not_spherical():
+    with pytest.raises(ValueError, match="covariance_type must be one of"):
+        Mixture(np.ones(2) / 2, np.zeros((2, 2)), np.ones(2), "isotropic")
+    with pytest.raises(ValueError, match="covariance_type must be one of"):
+        m_step(two_blobs(), np.full((60, 2), 0.5), "isotropic")
+
+
+def test_kde_with_a_tiny_bandwidth():
+    B = two_blobs()
+    np.testing.assert_allclose(kde_log_density(B[:3], B, 1e-200), exact_kde(B[:3], B, 1e-200),
+                               rtol=1e-12)
+    X = np.concatenate([B, B + 1e3])  # a bandwidth tiny against the spread
+    q = X[:5] + 2**-20
+    for h in (1e-6, 1e-5, 3e-4):
+        np.testing.assert_allclose(kde_log_density(q, X, h), exact_kde(q, X, h), rtol=1e-9)
+
+
+def test_the_bandwidth_is_a_real_number():
+    B = two_blobs()
+    np.testing.assert_allclose(kde_log_density(B[:3], B, np.float32(0.5)),
+                               kde_log_density(B[:3], B, 0.5))
+    for bad, error in [(True, TypeError), ("0.5", TypeError), (np.nan, ValueError),
+                       (-1.0, ValueError), (np.inf, ValueError)]:
+        with pytest.raises(error, match="bandwidth"):
+            kde_log_density(B[:3], B, bad)
+
+
+@pytest.mark.parametrize("dtype, offset, rtol", [(np.float64, 1e9, 1e-9),
+                                                 (np.float64, -1e9, 1e-9),
+                                                 (np.float32, 1e4, 1e-4)])
+def test_invariance_against_scikit_learn_on_shifted_data(dtype, offset, rtol):
+    B = two_blobs(200, seed=3)
+    X = (B + offset).astype(dtype)
+    theirs = KernelDensity(bandwidth=0.5).fit(B).score_samples(B[:20])
+    np.testing.assert_allclose(kde_log_density(X[:20], X, 0.5), theirs, rtol=rtol)
+    fit = fit_mixture(B, 2, max_iter=1).mixture
+    start = Mixture(fit.weights.astype(dtype), (fit.means + offset).astype(dtype),
+                    fit.covariances.astype(dtype))
+    ours = fit_mixture(X, 2, init=start, max_iter=20, tol=0.0)
+    sk = sklearn_from(fit, max_iter=20, tol=0.0).fit(B)
+    assert ours.history[-1] == pytest.approx(sk.score(B), rel=rtol)
+    np.testing.assert_allclose(ours.mixture.means.astype(np.float64) - offset, sk.means_,
+                               atol=100 * rtol)
+    np.testing.assert_allclose(ours.mixture.covariances, sk.covariances_, rtol=100 * rtol,
+                               atol=100 * rtol)
+    assert mixture_log_likelihood(X, ours.mixture) == pytest.approx(
+        mixture_log_likelihood(B.astype(dtype), Mixture(
+            ours.mixture.weights, (ours.mixture.means.astype(np.float64) - offset).astype(dtype),
+            ours.mixture.covariances)), rel=rtol)
+
+
+def test_the_seed_convention():
+    B = two_blobs()
+    a, b = fit_mixture(B, 2, n_init=2), fit_mixture(B, 2, n_init=2, seed=0)
+    assert a.history == b.history
+    c = fit_mixture(B, 2, n_init=2, seed=np.random.default_rng(0))
+    assert c.history == a.history
+    assert cv_bandwidth(B, [0.5, 1.0])[0] == cv_bandwidth(B, [0.5, 1.0], seed=0)[0]
+    with pytest.raises(ValueError, match="seed"):
+        cv_bandwidth(B, [0.5], seed=-3)
+
+
+# -- hypothesis: finite input gives finite output that keeps the invariants --
+
+@st.composite
+def samples(draw, min_n=2, max_n=15, max_d=3):
+    n = draw(st.integers(min_n, max_n))
+    d = draw(st.integers(1, max_d))
+    values = draw(st.lists(st.floats(-50, 50, allow_nan=False, width=32), min_size=n * d,
+                           max_size=n * d))
+    X = np.round(np.array(values, dtype=np.float64).reshape(n, d) * 64) / 64
+    return X + draw(st.sampled_from([0.0, 1e3, -1e6, 1e9]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1e300, 1e300) | st.just(-np.inf), min_size=1, max_size=8))
+def test_property_logsumexp_matches_scipy(values):
+    a = np.array(values)
+    expected = scipy_logsumexp(a) if np.isfinite(a).any() else -np.inf
+    got = logsumexp(a[None, :], axis=1)[0]
+    assert got == pytest.approx(expected, rel=1e-12) or got == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(samples(), st.integers(1, 4), st.sampled_from(COVARIANCE_TYPES), st.integers(0, 2**32 - 1))
+def test_property_em_steps_keep_their_invariants(X, k, covariance_type, seed):
+    n = len(X)
+    k = min(k, n)
+    R = np.random.default_rng(seed).dirichlet(np.ones(k), size=n)
+    mixture = m_step(X, R, covariance_type, reg_covar=1e-3)
+    assert mixture.weights.sum() == pytest.approx(1, rel=1e-9)
+    assert np.isfinite(mixture.means).all() and np.isfinite(mixture.covariances).all()
+    if covariance_type == "full":
+        assert (np.linalg.eigvalsh(mixture.covariances) > 0).all()
+    else:
+        assert (mixture.covariances > 0).all()
+    log_joint = component_log_densities(X, mixture)
+    assert log_joint.shape == (n, k) and np.isfinite(log_joint).all()
+    mean_ll, log_R = e_step(X, mixture)
+    assert np.isfinite(mean_ll) and np.isfinite(log_R).all()
+    np.testing.assert_allclose(np.exp(log_R).sum(axis=1), 1, rtol=1e-9)
+    assert mixture_log_likelihood(X, mixture) == pytest.approx(
+        scipy_logsumexp(log_joint, axis=1).mean(), rel=1e-9, abs=1e-9)
+    assert np.isfinite(bic(X, mixture))
+
+
+@settings(max_examples=25, deadline=None)
+@given(samples(), st.integers(1, 3), st.sampled_from(COVARIANCE_TYPES), st.integers(0, 2**32 - 1))
+def test_property_fit_mixture_is_finite(X, k, covariance_type, seed):
+    k = min(k, len(X))
+    fit = fit_mixture(X, k, covariance_type=covariance_type, seed=seed, max_iter=30)
+    assert np.isfinite(fit.history).all() and 1 <= fit.n_iter <= 30
+    assert fit.mixture.weights.sum() == pytest.approx(1, rel=1e-9)
+    assert np.isfinite(fit.mixture.means).all() and np.isfinite(fit.mixture.covariances).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(samples(max_n=12), st.floats(1e-8, 1e3), st.sampled_from(KERNELS))
+def test_property_kde_is_right_for_any_bandwidth(X, h, kernel):
+    q = X[: max(1, len(X) // 2)] + h / 3
+    log_p = kde_log_density(q, X, h, kernel)
+    assert log_p.shape == (len(q),) and not np.isnan(log_p).any()
+    if kernel == "gaussian":
+        assert np.isfinite(log_p).all()
+        np.testing.assert_allclose(log_p, exact_kde(q, X, h), rtol=1e-8, atol=1e-8)
+    else:
+        assert np.isfinite(log_p).all()  # each query is within h / 3 * sqrt(d) < h of a point
+
+
+@settings(max_examples=30, deadline=None)
+@given(samples(min_n=3), st.sampled_from(["scott", "silverman"]), st.floats(0.125, 8))
+def test_property_bandwidth_rules_are_equivariant(X, rule, scale):
+    if np.ptp(X, axis=0).max() == 0:
+        with pytest.raises(ValueError, match="data has no spread"):
+            rule_of_thumb_bandwidth(X, rule)
+        return
+    h = rule_of_thumb_bandwidth(X, rule)
+    assert h > 0 and np.isfinite(h)
+    centred = X - X.mean(axis=0)
+    assert rule_of_thumb_bandwidth(centred * scale, rule) == pytest.approx(h * scale, rel=1e-6)
+    n, d = X.shape
+    assert 0 < scott_factor(n, d) <= 1 and 0 < silverman_factor(n, d)
+    best, scores = cv_bandwidth(centred, [h / 2, h, 2 * h], folds=min(3, n))
+    assert best in (h / 2, h, 2 * h) and np.isfinite(scores).all()
+
+
+# -- hypothesis: bad input is a ValueError or TypeError that names the argument --
+
+X0 = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0]])
+M0 = Mixture(np.array([0.5, 0.5]), np.array([[0.0, 0.0], [5.0, 5.0]]),
+             np.array([np.eye(2), np.eye(2)]))
+BAD_ARRAYS = [np.nan, [[np.inf, 0.0]], "text", [[1 + 1j, 0.0]], np.zeros((0, 2)),
+              np.ones((2, 2, 2)), [[np.nan, 0.0], [1.0, 2.0]]]
+BAD_INTS = [0, -1, 2.5, True, "2", None, np.nan]
+BAD_REALS = [np.nan, np.inf, -1.0, "1", True, None, 1j]
+
+
+def mixture_with(**fields):
+    return dataclasses.replace(M0, **fields)
+
+
+CALLS = {  # argument name: (function of the bad value, bad values)
+    "X": (lambda v: fit_mixture(v, 1), BAD_ARRAYS),
+    "k": (lambda v: fit_mixture(X0, v), [*BAD_INTS, 6]),
+    "covariance_type": (lambda v: fit_mixture(X0, 2, covariance_type=v), ["tied", None, 1]),
+    "init": (lambda v: fit_mixture(X0, 2, init=v), ["kmeans", 3, mixture_with(
+        means=np.zeros((3, 2))), mixture_with(weights=np.array([0.9, 0.9]))]),
+    "n_init": (lambda v: fit_mixture(X0, 2, n_init=v), BAD_INTS),
+    "reg_covar": (lambda v: fit_mixture(X0, 2, reg_covar=v), BAD_REALS),
+    "max_iter": (lambda v: fit_mixture(X0, 2, max_iter=v), BAD_INTS),
+    "tol": (lambda v: fit_mixture(X0, 2, tol=v), BAD_REALS),
+    "seed": (lambda v: fit_mixture(X0, 2, seed=v), [-1, 1.5, "0", True]),
+    "mixture": (lambda v: e_step(X0, v), ["M0", None, mixture_with(means=np.zeros((2, 3))),
+                                          mixture_with(weights=np.array([-0.5, 1.5])),
+                                          mixture_with(covariances=np.ones((2, 2))),
+                                          mixture_with(covariances=np.array(
+                                              [np.eye(2), -np.eye(2)]))]),
+    "R": (lambda v: m_step(X0, v), [*BAD_ARRAYS, np.ones((5, 2)), np.full((4, 2), 0.5),
+                                    -np.ones((5, 1))]),
+    "reg_covar ": (lambda v: m_step(X0, np.full((5, 2), 0.5), reg_covar=v), BAD_REALS),
+    "a": (lambda v: logsumexp(v, 0), [[np.nan], [1.0, np.nan], "ab", 1.0, []]),
+    "axis": (lambda v: logsumexp(np.ones((2, 2)), v), [2, -3, 1.0, None]),
+    "data": (lambda v: kde_log_density([0.0], v, 1.0), BAD_ARRAYS),
+    "queries": (lambda v: kde_log_density(v, X0, 1.0), [*BAD_ARRAYS, np.ones((2, 3))]),
+    "bandwidth": (lambda v: kde_log_density(X0, X0, v), [*BAD_REALS, 0.0]),
+    "kernel": (lambda v: kde_log_density(X0, X0, 1.0, v), ["tophat", None]),
+    "rule": (lambda v: rule_of_thumb_bandwidth(X0, v), ["best", None]),
+    "data ": (lambda v: rule_of_thumb_bandwidth(v), [*BAD_ARRAYS, [1.0], [[1.0, 2.0]] * 3]),
+    "bandwidths": (lambda v: cv_bandwidth(X0, v), [[], 1.0, "ab", [1.0, -1.0], [np.nan]]),
+    "folds": (lambda v: cv_bandwidth(X0, [1.0], folds=v), [1, 6, True, "k", [(0, 1)],
+                                                           [([0, 1], [7])], [([0.5], [1])]]),
+    "n": (lambda v: scott_factor(v, 1), BAD_INTS),
+    "d": (lambda v: silverman_factor(10, v), BAD_INTS),
+    "mixture ": (lambda v: bic(X0, v), [None, mixture_with(means=np.ones((2, 3)))]),
+    "mixture  ": (lambda v: component_log_densities(X0, v), [3.0, mixture_with(
+        weights=np.array([np.nan, 1.0]))]),
+    "mixture   ": (lambda v: mixture_log_likelihood(X0, v), [mixture_with(
+        covariances=np.array([[[1.0, 2.0], [2.0, 1.0]], np.eye(2)]))]),
+}
+
+
+test_property_bad_input_names_the_argument = names_the_argument(
+    CALLS, also_accept=lambda name, message: name == "mixture" and "covariance" in message)
+
+
+@pytest.mark.gpu
+def test_gpu_offsets_and_tiny_bandwidths_match_the_cpu():
+    backend.use("gpu")
+    B = two_blobs()
+    X = np.concatenate([B, B + 1e3])
+    q = X[:5] + 2**-20
+    np.testing.assert_allclose(backend.to_numpy(kde_log_density(backend.asarray(q),
+                                                                backend.asarray(X), 1e-6)),
+                               exact_kde(q, X, 1e-6), rtol=1e-9)
+    cpu = fit_mixture(B + 1e9, 2)
+    gpu = backend.to_device(fit_mixture(backend.asarray(B + 1e9), 2), "cpu")
+    np.testing.assert_allclose(gpu.history, cpu.history, rtol=1e-9)
+    with pytest.raises(ValueError, match="reg_covar"):
+        fit_mixture(backend.asarray(np.repeat(B[:4], 5, axis=0)), 2, reg_covar=0.0)
+    assert scott_factor(100, 2) == 100 ** (-1 / 6)  # no arrays: the same on either device
+    assert silverman_factor(100, 2) == 100 ** (-1 / 6)
+
+
+def test_a_mixture_of_lists_is_taken_as_arrays():
+    X = two_blobs()
+    lists = Mixture([0.5, 0.5], [[0.0, 0.0], [6.0, 6.0]], [np.eye(2).tolist()] * 2)
+    arrays = Mixture(np.array([0.5, 0.5]), np.array([[0.0, 0.0], [6.0, 6.0]]),
+                     np.array([np.eye(2)] * 2))
+    assert bic(X, lists) == bic(X, arrays)
+    assert fit_mixture(X, 2, init=lists).history == fit_mixture(X, 2, init=arrays).history
+
+
+@given(st.integers(1, 4), st.integers(1, 4), st.one_of(st.sampled_from(COVARIANCE_TYPES),
+                                                       st.text(max_size=9)))
+def test_a_mixture_knows_its_covariance_type_and_counts_its_parameters(k, d, covariance_type):
+    shapes = {"full": (k, d, d), "diag": (k, d), "spherical": (k,)}
+    if covariance_type not in COVARIANCE_TYPES:
+        with pytest.raises(ValueError, match="covariance_type must be one of"):
+            Mixture(np.full(k, 1 / k), np.zeros((k, d)), np.ones(k), covariance_type)
+        return
+    covariances = np.ones(shapes[covariance_type])
+    mixture = Mixture(np.full(k, 1 / k), np.zeros((k, d)), covariances, covariance_type)
+    free_covariance = {"full": d * (d + 1) // 2, "diag": d, "spherical": 1}[covariance_type]
+    # counted by brute force: the distinct entries of each covariance, then weights and means
+    if covariance_type == "full":
+        distinct = sum(len({(min(i, j), max(i, j)) for i in range(d) for j in range(d)})
+                       for _ in range(k))
+    else:
+        distinct = covariances.size
+    assert distinct == k * free_covariance
+    assert mixture.n_parameters == (k - 1) + k * d + distinct

@@ -423,3 +423,345 @@ def test_a_mix_of_devices_names_the_argument_and_says_what_to_do():
         with pytest.raises(backend.DeviceMismatchError, match=names) as err:
             call()
         assert "re-run the lesson after switching" in str(err.value)
+
+
+# ----------------------------------------------------------------------------- the five entries
+# Read as the Axelrod Python library reads them (see each docstring); the expected moves are
+# worked out by hand in the comments.
+
+
+def test_tideman_and_chieruzzi_punishes_longer_and_gives_fresh_starts():
+    opponent = g.Cycler("D" + "C" * 9)  # one D every ten moves
+    # Runs of punishment 1, 2, 3 after its Ds on moves 1, 11, 21, and D on the last two moves.
+    assert play(g.TidemanAndChieruzzi(), opponent, 30)[0] == (
+        "CD" + "C" * 9 + "DD" + "C" * 8 + "DDD" + "CCCC" + "DD")
+    # With 60 moves, on move 24 it leads by 10 (70 to 60), the opponent just cooperated, 3 of
+    # its 23 moves were D (more than 3 sd from 11.5) and 36 moves remain: a fresh start (C, C)
+    # cuts the third punishment short and resets the runs (1 D on move 32, 2 on 42-43); a
+    # second fresh start on move 44 (20 moves later) resets them again (1 D on move 52).
+    assert play(g.TidemanAndChieruzzi(), opponent, 60)[0] == (
+        "CD" + "C" * 9 + "DD" + "C" * 8 + "DD" + "C" * 8 + "D" + "C" * 9 + "DD" + "C" * 8
+        + "D" + "C" * 6 + "DD")
+    # Without an announced length (prob_end): no fresh start and no final Ds.
+    assert play(g.TidemanAndChieruzzi(), opponent, 40, prob_end=1e-9)[0] == (
+        "CD" + "C" * 9 + "DD" + "C" * 8 + "DDD" + "C" * 7 + "DDDD" + "C" * 5)
+    assert play(g.TidemanAndChieruzzi(), g.Defector(), 12)[0] == "C" + "D" * 11
+
+
+def test_stein_and_rapoport():
+    assert play(g.SteinAndRapoport(), g.Defector(), 20)[0] == "CCCC" + "D" * 16
+    assert play(g.SteinAndRapoport(), g.Cooperator(), 20)[0] == "C" * 18 + "DD"
+    # Against CDCD...: four Cs, Tit For Tat to move 14, then on move 15 its 7 C and 7 D look
+    # random (chi-squared 0): D until the next test on move 30, which says the same.
+    assert play(g.SteinAndRapoport(), g.Cycler("CD"), 40)[0] == "CCCC" + "DC" * 5 + "D" * 26
+
+
+def test_graaskamp():
+    # Tit For Tat but D on move 51: against Tit For Tat the probe echoes back and forth.
+    assert play(g.Graaskamp(), g.TitForTat(), 70)[0] == "C" * 50 + "DC" * 10
+    # Against CDCD... the chi-squared test on move 57 finds it random: D from then on.
+    mine = play(g.Graaskamp(), g.Cycler("CD"), 70)[0]
+    assert mine == "C" + "CD" * 24 + "C" + "D" + "CDCDC" + "D" * 14
+    # Against a Cooperator (neither random nor Tit For Tat nor a twin): C, with a D every 5 to
+    # 15 moves, the first on move 62-72.
+    for seed in range(5):
+        late = play(g.Graaskamp(), g.Cooperator(), 200, seed=seed)[0]
+        defections = [k for k, m in enumerate(late) if m == "D"]
+        assert defections[0] == 50 and 61 <= defections[1] <= 71
+        assert all(5 <= d <= 15 for d in np.diff(defections[1:]))
+
+
+def test_downing():
+    # Move 3 against a Cooperator: alpha = 1 (its C on move 1 answers the C "before the
+    # match"), beta = 1/2, so E[C] = 3 = E[D] = 0.5 * 5 + 0.5 * 1: a tie, the opposite of our
+    # last move. Then beta grows and D pays: 1.5 < 5, 3 < 3.67, ...
+    assert play(g.Downing(), g.Cooperator(), 10)[0] == "DDC" + "D" * 7
+    assert play(g.Downing(), g.Defector(), 10)[0] == "D" * 10  # alpha = beta = 0: 0 < 1
+    # Against Tit For Tat, its Ds are answered: beta = 0, so C pays from move 3 on.
+    assert play(g.Downing(), g.TitForTat(), 10) == ("DD" + "C" * 8, "CDD" + "C" * 7)
+
+
+def test_anonymous_cooperates_half_the_time_but_not_like_random():
+    result = g.tournament([g.Anonymous(), g.Random()], turns=200, repetitions=50, seed=0)
+    assert abs(result.cooperation[0] - 0.5) < 0.01  # 40,000 moves: standard error 0.0025
+    # P uniform in [0.3, 0.7] from the low bits of u, the coin from its high bits
+    u = np.array([0.5, 0.25 + 0.999 * 2.0**-26, 0.69])
+    assert g.Anonymous().move(seen("CD", u=u)).tolist() == [D, C, D]
+    a = g.play_match(g.Anonymous(), g.Random(), 200, seed=1).moves
+    assert not np.array_equal(a[:, 0], a[:, 1])
+
+
+def test_chi_squared_check_is_scipys():
+    from scipy.stats import chisquare
+
+    from course_utils.games.strategies import _chi2_critical, _looks_random
+
+    critical = _chi2_critical(0.05)
+    for turn in (14, 29, 56, 100):
+        for their_d in range(turn + 1):
+            h = seen("C" * turn, u=[0.0])
+            h.their_defections = np.array([their_d])
+            expected = chisquare([turn - their_d, their_d]).pvalue >= 0.05
+            assert bool(_looks_random(h, critical)[0]) == expected, (turn, their_d)
+
+
+def test_first_tournament_in_full():
+    full, partial = g.first_tournament(), g.first_tournament(reconstructed=False)
+    assert len(full) == 15 and len(partial) == 10
+    assert [s.name for s in full] == [
+        "Tit For Tat", "Tideman and Chieruzzi", "Nydegger", "Grofman", "Shubik",
+        "Stein and Rapoport", "Grudger", "Davis", "Graaskamp", "Downing", "Feld", "Joss",
+        "Tullock", "Anonymous", "Random"]
+    assert {s.name for s in partial} < {s.name for s in full}
+
+
+def test_final_moves_need_an_announced_length():
+    h = seen("CC")
+    assert not h.last_turns(2)
+    h.length = 4
+    assert h.last_turns(2) and g.SteinAndRapoport().move(h).tolist() == [D]
+
+
+# ----------------------------------------------------------------------------- issue 12 examples
+
+
+def test_moran_never_revives_an_extinct_strategy():
+    # Every fitness is 0 (w = 1, zero payoffs): the parent is drawn among the living.
+    counts = g.moran(np.zeros((2, 2)), [5, 0], steps=200, runs=50, intensity=1.0)
+    assert (counts[:, :, 1] == 0).all()
+
+
+def test_moran_refuses_fractional_counts():
+    with pytest.raises(TypeError, match="counts"):
+        g.moran(np.array([[3.0, 0.0], [5.0, 1.0]]), [2.7, 2.7])
+
+
+def test_replicator_with_a_huge_step_stays_on_the_simplex():
+    shares = g.replicator(np.array([[3.0, 0.0], [5.0, 1.0]]), [0.5, 0.5], dt=1000.0)
+    assert np.isfinite(shares).all()
+    np.testing.assert_allclose(shares[-1], [0, 1])
+    huge = g.replicator(np.array([[3.0, 0.0], [5.0, 1.0]]) * 1e300, [0.5, 0.5], steps=3)
+    assert np.isfinite(huge).all()
+
+
+@pytest.mark.parametrize("call", [
+    lambda: g.replicator(np.array([[3.0, 0], [5, 1]]), [0.5, 0.5], steps=-1),
+    lambda: g.moran(np.array([[3.0, 0], [5, 1]]), [5, 5], steps=-1)])
+def test_negative_steps_name_steps(call):
+    with pytest.raises(ValueError, match="steps"):
+        call()
+
+
+@pytest.mark.parametrize("call, error, name", [
+    (lambda: g.play_match(g.TitForTat(), g.Defector(), seed=-1), ValueError, "seed"),
+    (lambda: g.moran(np.eye(2), [5, 5], seed=-1), ValueError, "seed"),
+    (lambda: g.moran(np.eye(2), [5, 5], runs=0), ValueError, "runs"),
+    (lambda: g.moran(np.eye(2), [5, 5], record="yes"), TypeError, "record"),
+    (lambda: g.moran(np.eye(2), [5, 5], intensity=np.nan), ValueError, "intensity"),
+    (lambda: g.moran(np.eye(2), [5, 5, 1]), ValueError, "counts"),
+    (lambda: g.replicator(np.eye(2), [0.5, 0.5], dt=0), ValueError, "dt"),
+    (lambda: g.replicator(np.eye(2), [0.5, 0.5], dt=np.inf), ValueError, "dt"),
+    (lambda: g.replicator(np.eye(2), "ab"), TypeError, "shares"),
+    (lambda: g.play_match(g.TitForTat(), g.Defector(), payoffs="3051"), TypeError, "payoffs"),
+    (lambda: g.tournament(g.TitForTat()), TypeError, "strategies"),
+    (lambda: g.tournament([g.TitForTat()], self_play="no"), TypeError, "self_play"),
+    (lambda: g.tournament_by_loop([]), ValueError, "strategies"),
+    (lambda: g.tournament_by_loop([g.TitForTat()], noise=2), ValueError, "noise"),
+    (lambda: g.seed_keys(0, [-1]), ValueError, "indices"),
+    (lambda: g.seed_keys(0, [1.5]), TypeError, "indices"),
+    (lambda: g.seed_keys(0, [1, 2], [1, 2, 3]), ValueError, "indices"),
+    (lambda: g.match_seed(0, -1, 0, 0), ValueError, "i"),
+    (lambda: g.uniform(g.seed_keys(0, [1]), -1), ValueError, "counter"),
+    (lambda: g.uniform(np.ones(3), 1), TypeError, "keys"),
+    (lambda: g.match_lengths(g.seed_keys(0, [1]), 0), ValueError, "turns"),
+    (lambda: g.match_lengths(g.seed_keys(0, [1]), 5, prob_end=0), ValueError, "prob_end"),
+    (lambda: g.moves_str(np.zeros((2, 2), bool)), ValueError, "moves"),
+    (lambda: g.moves_str([0.5]), TypeError, "moves"),
+    (lambda: g.Rule("x", lambda h: h.their_last, first="D"), TypeError, "first"),
+    (lambda: g.Cycler(3), TypeError, "pattern"),
+    (lambda: g.Random(True), TypeError, "p"),
+    (lambda: g.Graaskamp(alpha=0), ValueError, "alpha"),
+    (lambda: g.first_tournament("yes"), TypeError, "reconstructed"),
+])
+def test_bad_arguments_are_named(call, error, name):
+    with pytest.raises(error, match=rf"\b{name}\b"):
+        call()
+
+
+def test_seed_accepts_a_generator():
+    a = g.play_match(g.Random(), g.Joss(), 50, seed=np.random.default_rng(3))
+    b = g.play_match(g.Random(), g.Joss(), 50, seed=np.random.default_rng(3))
+    assert np.array_equal(a.moves, b.moves)
+    assert np.array_equal(g.play_match(g.Random(), g.Joss(), 50).moves,
+                          g.play_match(g.Random(), g.Joss(), 50, seed=0).moves)
+    fast = g.tournament(CAST[:4], turns=30, seed=np.random.default_rng(5))
+    slow = g.tournament_by_loop(CAST[:4], turns=30, seed=np.random.default_rng(5))
+    assert np.array_equal(fast.totals, slow.totals)
+
+
+# ----------------------------------------------------------------------------- properties
+
+MATRICES = st.integers(1, 4).flatmap(lambda n: st.lists(
+    st.lists(st.floats(-1e6, 1e6), min_size=n, max_size=n), min_size=n, max_size=n))
+
+
+@settings(max_examples=40, deadline=None)
+@given(MATRICES, st.data(), st.integers(0, 30), st.floats(1e-3, 1e4))
+def test_replicator_properties(matrix, data, steps, dt):
+    n = len(matrix)
+    shares = data.draw(st.lists(st.floats(0, 1e6), min_size=n, max_size=n)
+                       .filter(lambda s: sum(s) > 0))
+    out = g.replicator(np.array(matrix), shares, steps=steps, dt=dt)
+    assert out.shape == (steps + 1, n) and np.isfinite(out).all() and (out >= 0).all()
+    np.testing.assert_allclose(out.sum(axis=1), 1)
+    assert (out[:, np.array(shares) == 0] == 0).all()  # extinct stays extinct
+
+
+@settings(max_examples=40, deadline=None)
+@given(MATRICES, st.data(), st.integers(0, 40), st.integers(1, 5), st.integers(0, 2**64 - 1),
+       st.floats(0, 1))
+def test_moran_properties(matrix, data, steps, runs, seed, intensity):
+    a = np.array(matrix)
+    if 1 - intensity + intensity * a.min() < 0:
+        with pytest.raises(ValueError, match="intensity"):
+            g.moran(a, [2] + [0] * (len(a) - 1), intensity=intensity)
+        return
+    n = len(a)
+    counts = data.draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)
+                       .filter(lambda c: sum(c) >= 2))
+    out = g.moran(a, counts, steps=steps, runs=runs, seed=seed, intensity=intensity)
+    assert out.shape == (steps + 1, runs, n) and out.dtype == np.int64
+    assert (out.sum(axis=2) == sum(counts)).all() and (out >= 0).all()
+    assert (out[:, :, np.array(counts) == 0] == 0).all()  # never revived
+    assert (np.abs(np.diff(out, axis=0)).sum(axis=2) <= 2).all()  # one birth, one death
+    end = g.moran(a, counts, steps=steps, runs=runs, seed=seed, intensity=intensity,
+                  record=False)
+    assert np.array_equal(end, out[-1])
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.sampled_from(range(len(g.first_tournament()))), min_size=1, max_size=4),
+       st.integers(1, 60), st.sampled_from([0.0, 0.05]), st.sampled_from([None, 0.1]),
+       st.integers(0, 2**64 - 1), st.booleans())
+def test_tournament_properties(picks, turns, noise, prob_end, seed, self_play):
+    cast = [g.first_tournament()[k] for k in picks]
+    if len(cast) == 1 and not self_play:
+        self_play = True
+    kwargs = {"turns": turns, "repetitions": 2, "noise": noise, "prob_end": prob_end,
+              "seed": seed, "self_play": self_play}
+    fast = g.tournament(cast, **kwargs)
+    slow = g.tournament_by_loop(cast, **kwargs)
+    assert np.array_equal(fast.totals, slow.totals)
+    assert np.array_equal(fast.cooperation, slow.cooperation)
+    assert np.isfinite(fast.scores).all() and ((0 <= fast.scores) & (fast.scores <= 5)).all()
+    assert ((0 <= fast.cooperation) & (fast.cooperation <= 1)).all()
+    assert sorted(fast.ranking.tolist()) == list(range(len(cast)))
+    # what one earns per turn against the other: R + R, S + T, T + S or P + P, so the
+    # symmetric sum lies in [2P, 2R] per turn
+    m = fast.payoff_matrix
+    both = (m + m.T)[~np.isnan(m + m.T)]
+    assert ((both >= 2 - 1e-12) & (both <= 6 + 1e-12)).all()
+    played = fast.lengths[~np.eye(len(cast), dtype=bool) | self_play]
+    assert ((played >= 1) & (played <= turns)).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(range(27)), st.sampled_from(range(27)), st.integers(1, 60),
+       st.floats(0, 1), st.integers(0, 2**64 - 1))
+def test_play_match_properties(i, j, turns, noise, seed):
+    cast = [*g.classics(), *g.first_tournament()]
+    match = g.play_match(cast[i], cast[j], turns, noise=noise, seed=seed)
+    assert match.moves.shape == match.flipped.shape == (turns, 2)
+    per_turn = {(C, C): (3, 3), (C, D): (0, 5), (D, C): (5, 0), (D, D): (1, 1)}
+    expected = np.sum([per_turn[(bool(a), bool(b))] for a, b in match.moves], axis=0)
+    assert np.array_equal(match.scores, expected)
+    assert len(g.moves_str(match.moves[:, 0])) == turns
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(st.floats(allow_nan=True), st.integers(-5, 5), st.booleans(), st.text(max_size=3),
+                 st.none()))
+def test_bad_numbers_are_named(value):
+    for name, call in [
+            ("noise", lambda: g.play_match(g.TitForTat(), g.Defector(), 5, noise=value)),
+            ("turns", lambda: g.play_match(g.TitForTat(), g.Defector(), value)),
+            ("dt", lambda: g.replicator(np.eye(2), [1, 1], steps=2, dt=value)),
+            ("steps", lambda: g.moran(np.eye(2), [1, 1], steps=value)),
+            ("intensity", lambda: g.moran(np.eye(2), [1, 1], steps=2, intensity=value)),
+            ("p", lambda: g.Joss(p=value))]:
+        try:
+            call()
+        except (TypeError, ValueError) as err:
+            assert name in str(err), (name, value, err)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-10, 10), min_size=4, max_size=4))
+def test_check_payoffs_properties(values):
+    R, S, T, P = values
+    if T > R > P > S and 2 * R > T + S:
+        assert g.check_payoffs(values) == g.Payoffs(*values)
+    else:
+        with pytest.raises(ValueError, match="payoffs"):
+            g.check_payoffs(values)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**64 - 1), st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=20),
+       st.integers(0, 2**40), st.integers(1, 1000), st.floats(1e-6, 1))
+def test_random_numbers_properties(seed, index, counter, turns, prob_end):
+    keys = g.seed_keys(seed, np.array(index, dtype=np.int64))
+    assert keys.dtype == np.uint64 and keys.shape == (len(index),)
+    u = g.uniform(keys, counter)
+    assert ((0 <= u) & (u < 1)).all()
+    lengths = g.match_lengths(keys, turns, prob_end)
+    assert ((1 <= lengths) & (lengths <= turns)).all()
+    assert g.match_seed(seed, index[0], 0, 0) == int(g.seed_keys(seed, [index[0]], [0], [0])[0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.booleans(), max_size=50))
+def test_moves_str_properties(moves_list):
+    text = g.moves_str(np.array(moves_list, dtype=bool))
+    assert len(text) == len(moves_list) and set(text) <= {"C", "D"}
+    assert [m == "D" for m in text] == moves_list
+
+
+@pytest.mark.gpu
+def test_evolution_edge_cases_on_the_device():
+    import cupy
+
+    counts = g.moran(cupy.zeros((2, 2)), [5, 0], steps=100, runs=10, intensity=1.0)
+    assert isinstance(counts, cupy.ndarray) and int(counts[:, :, 1].max()) == 0
+    shares = g.replicator(cupy.asarray([[3.0, 0.0], [5.0, 1.0]]), [0.5, 0.5], dt=1000.0)
+    assert isinstance(shares, cupy.ndarray) and bool(cupy.isfinite(shares).all())
+    full = g.tournament(g.first_tournament(), turns=60, seed=3, xp=cupy)
+    assert np.array_equal(full.totals, g.tournament(g.first_tournament(), turns=60, seed=3,
+                                                    xp=np).totals)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 8), st.integers(1, 80),
+       st.sampled_from([None, 80]))
+def test_every_strategy_answers_one_move_per_seat(seed, n, turns, length):
+    """Fed any history turn by turn, each strategy answers a (n,) boolean per seat, and a
+    batch of seats decides as each seat alone would."""
+    rng = np.random.default_rng(seed)
+    theirs_all = rng.random((n, turns)) < rng.random()
+    u_all = rng.random((n, turns))
+    tit_for_two = g.Rule("TF2T by rule", lambda h: h.theirs[:, -2:].sum(axis=1) == 2)
+    for strategy in [*g.classics(), *g.first_tournament(), g.Nydegger(recent_first=True),
+                     g.Cycler("CCD"), tit_for_two]:
+        state, alone = strategy.start(n, np), [strategy.start(1, np) for _ in range(n)]
+        mine_all = np.zeros((n, turns), dtype=bool)
+        for t in range(turns):
+            mine, theirs = mine_all[:, :t], theirs_all[:, :t]
+            h = g.Seen(t, mine, theirs, mine.sum(axis=1), theirs.sum(axis=1), u_all[:, t],
+                       state, length)
+            answer = strategy.move(h)
+            assert answer.dtype == bool and answer.shape == (n,), strategy
+            for k in range(n):
+                one = g.Seen(t, mine[k:k + 1], theirs[k:k + 1], mine[k:k + 1].sum(axis=1),
+                             theirs[k:k + 1].sum(axis=1), u_all[k:k + 1, t], alone[k], length)
+                assert strategy.move(one)[0] == answer[k], (strategy, t, k)
+            mine_all[:, t] = answer

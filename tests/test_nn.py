@@ -3,16 +3,19 @@ import math
 import numpy as np
 import pytest
 import scipy.special
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from sklearn.datasets import load_digits
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
-from course_utils import backend, nn
+from course_utils import backend, nn, optim
 from course_utils.optim import SGD
 
 LAYERS = {
-    "dense": lambda: nn.Dense(4, 3, rng=1),
-    "dense_he": lambda: nn.Dense(4, 3, init="he", rng=2),
+    "dense": lambda: nn.Dense(4, 3, seed=1),
+    "dense_he": lambda: nn.Dense(4, 3, init="he", seed=2),
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
@@ -90,10 +93,10 @@ def test_activations_match_closed_forms():
 
 
 def test_dense_shapes_and_init_scale():
-    layer = nn.Dense(400, 300, rng=0)
+    layer = nn.Dense(400, 300, seed=0)
     assert layer.params["W"].shape == (400, 300) and layer.params["b"].shape == (300,)
     assert layer.params["W"].std() == pytest.approx(math.sqrt(2 / 700), rel=0.01)
-    assert nn.Dense(400, 3, init="he", rng=0).params["W"].std() == pytest.approx(
+    assert nn.Dense(400, 3, init="he", seed=0).params["W"].std() == pytest.approx(
         math.sqrt(2 / 400), rel=0.05)
     assert nn.Dense(2, 2, init=0.0).params["W"].tolist() == [[0, 0], [0, 0]]
     assert nn.Dense(3, 2, dtype=np.float32)(np.ones((5, 3), np.float32)).dtype == np.float32
@@ -179,18 +182,18 @@ def test_gradient_check_catches_a_wrong_backward():
     (lambda: nn.Dense(0, 3), ValueError, "n_in must be at least 1"),
     (lambda: nn.Dense(3, 2.5), TypeError, "n_out must be an int"),
     (lambda: nn.Dense(True, 2), TypeError, "n_in must be an int"),
-    (lambda: nn.Dense(3, 2, init="lecun"), ValueError, "init must be 'glorot', 'he'"),
+    (lambda: nn.Dense(3, 2, init="lecun"), ValueError, r"init must be one of \['glorot', 'he'\]"),
     (lambda: nn.Dense(3, 2, init=-1.0), ValueError, "init must be"),
-    (lambda: nn.LeakyReLU(1.5), ValueError, "slope must be a number in"),
+    (lambda: nn.LeakyReLU(1.5), ValueError, "slope must be in"),
     (lambda: nn.mlp([2, 3], "gelu"), ValueError, "activation must be one of"),
     (lambda: nn.mlp([2]), ValueError, "sizes must list at least"),
     (lambda: nn.Sequential(nn.Tanh(), "relu"), TypeError, "layers must be Layer instances"),
     (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [1, 2], [1]), ValueError,
      "X must be 2-D"),
     (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1, 2]), ValueError,
-     "X and y must have the same number of samples"),
-    (lambda: nn.fit(nn.mlp([2, 2]), nn.SoftmaxCrossEntropy(), [[1, 2]], [0.5]), TypeError,
-     "y must be a 1-D array of integer class labels"),
+     r"y has shape \(2,\), but there are 1 samples"),
+    (lambda: nn.fit(nn.mlp([2, 2]), nn.SoftmaxCrossEntropy(), [[1, 2]], [0.5]), ValueError,
+     "y must hold whole-number class labels"),
     (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[np.nan, 2]], [1]), ValueError,
      "X contains NaN"),
     (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], epochs=-1),
@@ -210,6 +213,316 @@ def test_bad_input_names_the_argument(call, error, message):
         call()
 
 
+
+# --- Issue 12: every bad input a clear error, every finite input a right answer.
+
+def test_softmax_labels_are_checked():  # issue 12: -2 was read as class 1, 3 an IndexError
+    z = np.array([[0.0, 10.0, 0.0]])
+    for labels in ([-2], [-1], [3]):
+        with pytest.raises(ValueError, match=r"y must hold class labels in \[0, 3\)"):
+            nn.SoftmaxCrossEntropy()(z, np.array(labels))
+    with pytest.raises(ValueError, match="y has 2 labels for 1 samples"):
+        nn.SoftmaxCrossEntropy()(z, np.array([1, 2]))
+    X, signs = np.ones((4, 3)), np.array([1, -1, 1, -1])  # labels of ±1 trained one class
+    with pytest.raises(ValueError, match=r"y must hold class labels in \[0, 2\)"):
+        nn.fit(nn.mlp([3, 2]), nn.SoftmaxCrossEntropy(), X, signs, epochs=1)
+    with pytest.raises(ValueError, match=r"y must hold class labels in \[0, 2\)"):
+        nn.gradient_check(nn.mlp([3, 2]), X, nn.SoftmaxCrossEntropy(), signs + 1)
+
+
+def test_sigmoid_targets_must_lie_in_0_1():  # issue 12: y = 2 gave a negative loss
+    z = np.array([[1.0], [-3.0]])
+    for y in ([2.0, 0.0], [0.0, -1.0]):
+        with pytest.raises(ValueError, match=r"y must hold targets in \[0, 1\]"):
+            nn.SigmoidCrossEntropy()(z, np.array(y))
+        with pytest.raises(ValueError, match=r"y must hold targets in \[0, 1\]"):
+            nn.fit(nn.mlp([1, 1]), nn.SigmoidCrossEntropy(), z, np.array(y), epochs=1)
+    soft = nn.SigmoidCrossEntropy()(z, np.array([0.3, 0.9]))  # probabilities are targets too
+    p = scipy.special.expit(z.ravel())
+    expected = np.mean([-(t * math.log(q) + (1 - t) * math.log(1 - q))
+                        for t, q in zip([0.3, 0.9], p, strict=True)])
+    assert soft == pytest.approx(expected, rel=1e-12) and soft > 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.arange(6.0).reshape(2, 3).T,  # issue 12: a transposed array gave zeros
+    lambda: np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+    lambda: np.arange(12.0)[::2],
+    lambda: np.array(2.0),
+])
+def test_numerical_gradient_of_any_layout(make):
+    x = make()
+    before = x.copy()
+    grad = nn.numerical_gradient(lambda: (x**3).sum(), x)
+    np.testing.assert_allclose(grad, 3 * before**2, rtol=1e-8, atol=1e-6)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_numerical_gradient_checks_its_arguments():  # issue 12: eps=0 a ZeroDivisionError
+    x = np.ones(3)
+    for eps in (0, -1e-6, float("nan")):
+        with pytest.raises(ValueError, match="eps must"):
+            nn.numerical_gradient(lambda: x.sum(), x, eps=eps)
+    with pytest.raises(ValueError, match="eps must"):
+        nn.gradient_check(nn.Tanh(), np.ones((2, 2)), eps=0)
+    with pytest.raises(TypeError, match="x must be a float array"):
+        nn.numerical_gradient(lambda: 0.0, np.array([1, 2, 3]))  # eps would be truncated
+    with pytest.raises(TypeError, match="f must be a function"):
+        nn.numerical_gradient(1.0, x)
+    x.flags.writeable = False
+    with pytest.raises(ValueError, match="x is read-only"):
+        nn.numerical_gradient(lambda: x.sum(), x)
+
+
+def test_fit_takes_an_optimizer_object_or_name():  # issue 12: "sgd" was an AttributeError
+    X, y = np.random.default_rng(0).standard_normal((8, 2)), np.arange(8) % 2
+    losses = {}
+    for name in nn.OPTIMIZERS:
+        net = nn.mlp([2, 3, 2], seed=0)
+        losses[name] = nn.fit(net, nn.SoftmaxCrossEntropy(), X, y, lr=0.05, epochs=3,
+                              optimizer=name)
+    net = nn.mlp([2, 3, 2], seed=0)
+    by_object = nn.fit(net, nn.SoftmaxCrossEntropy(), X, y, epochs=3,
+                       optimizer=optim.Adam(net.params.values(), lr=0.05))
+    assert by_object == losses["adam"] and losses["sgd"] != losses["adam"]
+    with pytest.raises(ValueError, match=r"optimizer must be one of \['adagrad', 'adam'"):
+        nn.fit(nn.mlp([2, 2]), nn.SoftmaxCrossEntropy(), X, y, optimizer="momentum")
+    with pytest.raises(TypeError, match="optimizer must be a course_utils.optim optimizer"):
+        nn.fit(nn.mlp([2, 2]), nn.SoftmaxCrossEntropy(), X, y, optimizer=3)
+    other = nn.mlp([2, 2])
+    with pytest.raises(ValueError, match="optimizer must hold the model's parameters"):
+        nn.fit(nn.mlp([2, 2]), nn.SoftmaxCrossEntropy(), X, y,
+               optimizer=optim.SGD(other.params.values(), lr=0.1))
+
+
+def test_sequential_parameters_cannot_be_assigned():  # the setters that did nothing are gone
+    net = nn.mlp([2, 3, 1])
+    with pytest.raises(AttributeError):
+        net.params = {}
+    with pytest.raises(AttributeError):
+        net.grads = {}
+
+
+def test_seed_is_the_one_name_default_0():
+    a, b = nn.Dense(3, 2), nn.Dense(3, 2, seed=0)
+    np.testing.assert_array_equal(a.params["W"], b.params["W"])
+    assert not np.array_equal(nn.Dense(3, 2, seed=None).params["W"], a.params["W"])
+    for call in (lambda: nn.Dense(3, 2, seed=-1), lambda: nn.mlp([2, 1], seed="0"),
+                 lambda: nn.gradient_check(nn.Tanh(), np.ones((2, 2)), seed=1.5),
+                 lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), np.ones((2, 2)),
+                                np.ones(2), seed=-3)):
+        with pytest.raises((TypeError, ValueError), match="seed must be a non-negative int"):
+            call()
+    X, y = np.random.default_rng(1).standard_normal((10, 2)), np.arange(10) % 2
+    runs = []
+    for _ in range(2):
+        net = nn.mlp([2, 2])
+        opt = SGD(net.params.values(), lr=0.1)
+        runs.append(nn.train_epoch(net, nn.SoftmaxCrossEntropy(), X, y, opt, batch_size=3))
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: nn.mlp([3, 2])(np.ones((2, 4))), ValueError, "x has 4 features"),
+    (lambda: nn.mlp([3, 2])(np.ones(3)), ValueError, "x must be 2-D or 3-D"),
+    (lambda: nn.mlp([3, 2])(np.full((1, 3), np.nan)), ValueError, "x contains NaN"),
+    (lambda: nn.Dense(1, 1, init=1e10)(np.array([[1e300]])), ValueError, "x overflows"),
+    (lambda: nn.Dense(2, 2, init=float("inf")), ValueError, "init must be finite"),
+    (lambda: nn.Dense(2, 2, init=True), TypeError, "init must be a real number"),
+    (lambda: nn.Dense(2, 2, dtype=np.int64), TypeError, "dtype must be a float dtype"),
+    (lambda: nn.mlp([2, 2.5, 1]), TypeError, r"sizes\[1\] must be an int"),
+    (lambda: nn.mlp(3), TypeError, "sizes must be a sequence"),
+    (lambda: nn.mlp([2, 1], None), TypeError, "activation must be one of"),
+    (lambda: nn.sigmoid(np.array([np.nan])), ValueError, "x contains NaN"),
+    (lambda: nn.relative_error(np.ones(3), np.ones(4)), ValueError, "a and b must have one shape"),
+    (lambda: nn.SoftmaxCrossEntropy()(np.array([[1e308, -1e308]]), np.array([1])), ValueError,
+     "z overflows the loss"),
+    (lambda: nn.MeanSquaredError()(np.ones((3, 2)), np.ones(5)), ValueError, "y has shape"),
+    (lambda: nn.fit(nn.mlp([3, 1]), nn.MeanSquaredError(), np.ones((2, 5)), np.ones(2)),
+     ValueError, "X has 5 features"),
+    (lambda: nn.fit(nn.mlp([3, 2]), nn.MeanSquaredError(), np.ones((2, 3)), np.ones(2)),
+     ValueError, r"y has shape \(2,\), but there are 2 samples with 2 outputs"),
+    (lambda: nn.train_epoch(nn.mlp([2, 1]), nn.MeanSquaredError(), np.ones((2, 2)), np.ones(2),
+                            "sgd"), TypeError, "optimizer must be"),
+    (lambda: nn.stack_models([nn.mlp([2, 1]), nn.mlp([2, 2])]), ValueError,
+     r"models\[1\] .* differs from models\[0\]"),
+    (lambda: nn.stack_models([]), ValueError, "models is empty"),
+    (lambda: nn.stack_models(nn.mlp([2, 1])), TypeError, "models must be a sequence"),
+    (lambda: nn.stack_models(3), TypeError, "models must be a sequence"),
+])
+def test_more_bad_input_names_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_relative_error_of_huge_arrays_is_finite():
+    assert nn.relative_error(np.full(2, 1e300), np.full(2, 2e300)) == pytest.approx(1 / 3)
+
+
+def test_a_stack_trains_each_network_as_it_would_train_alone():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((8, 3)), (rng.random(8) > 0.5).astype(float)
+    for loss, target, k in [(nn.SigmoidCrossEntropy(), y, 1),
+                            (nn.MeanSquaredError(), np.c_[y, 1 - y], 2),
+                            (nn.SoftmaxCrossEntropy(), y.astype(int), 2)]:
+        alone = [nn.mlp([3, 4, k], "tanh", seed=s) for s in range(3)]
+        stack = nn.stack_models(alone)
+        assert stack.params["0.W"].shape == (3, 3, 4) and stack.params["0.b"].shape == (3, 1, 4)
+        out = stack(X)
+        assert out.shape == (3, 8, k)
+        for i, net in enumerate(alone):
+            np.testing.assert_allclose(out[i], net(X), rtol=1e-13)
+        assert max(nn.gradient_check(stack, X, loss, target).values()) < 1e-7
+        opt = optim.SGD(stack.params.values(), lr=0.1, momentum=0.9)
+        stacked_losses = [nn.train_epoch(stack, loss, X, target, opt, batch_size=1)
+                          for _ in range(3)]
+        total = 0
+        for i, net in enumerate(alone):
+            opt = optim.SGD(net.params.values(), lr=0.1, momentum=0.9)
+            total += np.array([nn.train_epoch(net, loss, X, target, opt, batch_size=1)
+                               for _ in range(3)])
+            for name, p in net.params.items():
+                np.testing.assert_allclose(stack.params[name][i].reshape(p.shape), p,
+                                           rtol=1e-11, atol=1e-14)
+        np.testing.assert_allclose(stacked_losses, total, rtol=1e-11)
+
+
+# Hypothesis: bad input names its argument; finite input keeps the invariants.
+
+small = st.floats(-50, 50)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(2, 5)), elements=small),
+       st.integers(0, 2**32 - 1))
+def test_property_softmax_loss_is_finite_non_negative_and_its_gradient_rows_sum_to_0(z, seed):
+    y = np.random.default_rng(seed).integers(0, z.shape[1], len(z))
+    loss = nn.SoftmaxCrossEntropy()
+    value = loss(z, y)
+    dz = loss.backward()
+    p = dz * len(z)
+    p[np.arange(len(z)), y] += 1  # back to softmax(z): rows sum to 1
+    assert np.isfinite(value) and value >= 0
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-12)
+    assert np.all((p >= 0) & (p <= 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 6), st.just(1)), elements=st.floats(-1e3, 1e3)),
+       st.integers(0, 2**32 - 1))
+def test_property_sigmoid_losses_are_finite_and_non_negative(z, seed):
+    y = np.random.default_rng(seed).random(len(z))  # probabilities, labels included
+    y[::2] = np.round(y[::2])
+    for loss in (nn.SigmoidCrossEntropy(), nn.MeanSquaredError()):
+        value = loss(z, y)
+        assert np.isfinite(value) and value >= 0 and np.all(np.isfinite(loss.backward()))
+    s = nn.sigmoid(z)
+    assert np.all((s >= 0) & (s <= 1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(list(nn.ACTIVATIONS)), st.lists(st.integers(1, 4), min_size=2,
+                                                        max_size=4),
+       st.integers(0, 2**32 - 1))
+def test_property_gradient_check_passes_on_random_small_nets(activation, sizes, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((3, sizes[0]))
+    net = nn.mlp(sizes, activation, seed=seed)
+    if "relu" in activation:  # keep the inputs of every ReLU away from its kink
+        X = X + 0.0
+    labels = rng.integers(0, sizes[-1], 3)
+    errors = nn.gradient_check(net, X, nn.SoftmaxCrossEntropy(), labels, seed=seed)
+    assert all(0 <= e <= 1 for e in errors.values())
+    if "relu" not in activation:
+        assert max(errors.values()) < 1e-6, errors
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from([
+    ("Dense", lambda v: nn.Dense(2, 2, init=v)), ("LeakyReLU", lambda v: nn.LeakyReLU(v)),
+    ("numerical_gradient", lambda v: nn.numerical_gradient(lambda: 0.0, np.ones(2), eps=v)),
+    ("gradient_check", lambda v: nn.gradient_check(nn.Tanh(), np.ones((2, 2)), eps=v)),
+    ("fit lr", lambda v: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), np.ones((2, 2)),
+                                np.ones(2), lr=v, epochs=1)),
+]), st.sampled_from([float("nan"), float("inf"), -1.0, "0.1", None, 1j]))
+def test_property_bad_reals_name_their_argument(case, value):
+    name, call = case
+    argument = {"Dense": "init", "LeakyReLU": "slope", "fit lr": "lr"}.get(name, "eps")
+    if name == "Dense" and value is None:
+        return  # Dense(init=None) is not allowed either, but mlp's init=None is the default
+    with pytest.raises((ValueError, TypeError), match=argument):
+        call(value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(["X", "y"]), st.sampled_from([np.nan, np.inf, "text", "shape"]),
+       st.sampled_from(["fit", "train_epoch", "gradient_check", "call"]))
+def test_property_bad_data_names_its_argument(which, bad, function):
+    X, y = np.ones((4, 2)), np.array([0, 1, 1, 0])
+    if which == "X":
+        X = {"shape": np.ones((4, 3)), "text": np.full((4, 2), "a")}.get(bad, X)
+    else:
+        y = {"shape": np.ones(3, int), "text": np.full(4, "a")}.get(bad, y)
+    if bad not in ("shape", "text"):
+        with np.errstate(invalid="ignore"):
+            X, y = (X * bad, y) if which == "X" else (X, y * bad)
+    net, loss = nn.mlp([2, 3, 2], seed=0), nn.SoftmaxCrossEntropy()
+    calls = {"fit": lambda: nn.fit(net, loss, X, y, epochs=1),
+             "train_epoch": lambda: nn.train_epoch(net, loss, X, y,
+                                                   SGD(net.params.values(), lr=0.1)),
+             "gradient_check": lambda: nn.gradient_check(net, X, loss, y),
+             "call": lambda: loss(net(X), y)}
+    with pytest.raises((ValueError, TypeError), match=rf"(?i)\b{which}\b"):
+        calls[function]()
+
+
+@settings(max_examples=20, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 3)),
+              elements=st.floats(-1e3, 1e3)), st.integers(0, 3))
+def test_property_layers_give_finite_outputs(X, seed):
+    for layer in (nn.Dense(X.shape[1], 2, seed=seed), nn.Sigmoid(), nn.Tanh(), nn.ReLU(),
+                  nn.LeakyReLU(0.2), nn.mlp([X.shape[1], 3, 2], "sigmoid", seed=seed)):
+        out = layer(X)
+        assert np.all(np.isfinite(out)) and np.all(np.isfinite(layer.backward(np.ones_like(out))))
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 4)),
+              elements=st.floats(-10, 10)), st.booleans(), st.floats(1e-7, 1e-3))
+def test_property_numerical_gradient_of_a_cubic_any_layout(x, transpose, eps):
+    x = x.T if transpose else x
+    c = np.arange(x.size, dtype=float).reshape(x.shape)
+    before = x.copy()
+    grad = nn.numerical_gradient(lambda: (c * x**3).sum(), x, eps=eps)
+    np.testing.assert_allclose(grad, 3 * c * before**2, rtol=1e-5, atol=1e-5 + c.max() * eps**2)
+    np.testing.assert_array_equal(x, before)  # restored
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.integers(1, 6), elements=st.floats(-1e300, 1e300)),
+       st.integers(0, 2**32 - 1))
+def test_property_relative_error_lies_in_0_1_and_is_symmetric(a, seed):
+    b = np.random.default_rng(seed).standard_normal(a.shape) * 1e300
+    error = nn.relative_error(a, b)
+    assert 0 <= error <= 1 and error == pytest.approx(nn.relative_error(b, a), rel=1e-12)
+    assert nn.relative_error(a, a) == 0
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([None, 1, 3]),
+       st.sampled_from(list(nn.OPTIMIZERS)), st.integers(1, 3))
+def test_property_fit_gives_finite_losses_and_a_stack_matches_its_networks(seed, batch_size,
+                                                                           optimizer, m):
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((6, 2)), rng.integers(0, 3, 6)
+    nets = [nn.mlp([2, 3, 3], seed=seed + i) for i in range(m)]
+    outputs = [net(X) for net in nets]
+    stack = nn.stack_models(nets)
+    np.testing.assert_allclose(stack(X), np.stack(outputs), rtol=1e-12)
+    history = nn.fit(stack, nn.SoftmaxCrossEntropy(), X, y, lr=0.01, epochs=3,
+                     batch_size=batch_size, optimizer=optimizer, seed=seed)
+    assert len(history) == 3 and np.all(np.isfinite(history)) and min(history) >= 0
+
 @pytest.mark.gpu
 def test_gpu_matches_cpu():
     import cupy
@@ -221,7 +534,7 @@ def test_gpu_matches_cpu():
         net = nn.mlp([8, 16, 3], "relu", seed=0, xp=xp)
         optimizer = SGD(net.params.values(), lr=0.1)
         losses[xp.__name__] = [nn.train_epoch(net, nn.SoftmaxCrossEntropy(), xp.asarray(X),
-                                              xp.asarray(y), optimizer, batch_size=16, rng=0)
+                                              xp.asarray(y), optimizer, batch_size=16, seed=0)
                                for _ in range(3)]
         params = [backend.to_numpy(p) for p in net.params.values()]
         losses[xp.__name__ + " params"] = params
@@ -322,7 +635,7 @@ def test_gpu_helpers_follow_their_data():
     X_gpu, y_gpu = nn.check_data(cupy.asarray(X), cupy.asarray(y.astype(np.float32)))
     assert isinstance(X_gpu, cupy.ndarray) and isinstance(y_gpu, cupy.ndarray)
     assert y_gpu.dtype == np.float64  # y takes X's dtype, as on the CPU
-    np.testing.assert_array_equal(y_gpu.get(), y.astype(np.float32))
+    np.testing.assert_array_equal(y_gpu.get(), y.astype(np.float32)[:, None])  # (n, 1)
     _, labels_gpu = nn.check_data(cupy.asarray(X), cupy.asarray(labels), nn.SoftmaxCrossEntropy())
     assert isinstance(labels_gpu, cupy.ndarray) and labels_gpu.dtype.kind == "i"
     for loss, target in [(None, y), (nn.SoftmaxCrossEntropy(), labels)]:
@@ -344,7 +657,7 @@ def test_gpu_fit_creates_on_the_current_device_and_matches_the_cpu():
     backend.use("gpu")
     gpu = nn.mlp([3, 5, 2], "tanh", seed=4)  # xp=None: now the GPU, the same weights
     assert all(isinstance(p, cupy.ndarray) for p in gpu.params.values())
-    layer = nn.Dense(3, 2, rng=0)
+    layer = nn.Dense(3, 2, seed=0)
     assert isinstance(layer.params["W"], cupy.ndarray) and isinstance(layer.params["b"],
                                                                       cupy.ndarray)
     history = nn.fit(gpu, nn.SoftmaxCrossEntropy(), cupy.asarray(X), cupy.asarray(y), lr=0.5,
@@ -378,9 +691,6 @@ def test_gpu_a_half_moved_state_names_the_argument():
                                  "X is a NumPy"),
         "train_epoch, NumPy y": (lambda: nn.train_epoch(gpu_net, ce, X_gpu, y, optimizer),
                                  "y is a NumPy"),
-        "train_epoch, CPU optimizer": (
-            lambda: nn.train_epoch(gpu_net, ce, X_gpu, y_gpu,
-                                   SGD(cpu_net.params.values(), lr=0.1)), r"grads\[0\] is a CuPy"),
         "gradient_check, NumPy X": (lambda: nn.gradient_check(gpu_net, X, ce, y_gpu),
                                     "X is a NumPy"),
         "gradient_check, NumPy y": (lambda: nn.gradient_check(gpu_net, X_gpu, ce, y),
@@ -388,6 +698,8 @@ def test_gpu_a_half_moved_state_names_the_argument():
         "call, NumPy x": (lambda: gpu_net(X), "x is a NumPy"),
     }
     before = [p.copy() for p in gpu_net.params.values()]
+    with pytest.raises(ValueError, match="optimizer must hold the model's parameters"):
+        nn.train_epoch(gpu_net, ce, X_gpu, y_gpu, SGD(cpu_net.params.values(), lr=0.1))
     for call, message in calls.values():
         with pytest.raises(backend.DeviceMismatchError, match=f"{message}.*{RERUN}"):
             call()
@@ -399,3 +711,66 @@ def test_gpu_a_half_moved_state_names_the_argument():
         with pytest.raises(backend.DeviceMismatchError,
                            match=rf"model.params\['2.W'\] is a NumPy.*{RERUN}"):
             call()
+
+
+@pytest.mark.gpu
+def test_gpu_issue_12_fixes_follow_their_data():
+    import cupy
+
+    x = cupy.asarray(np.arange(6.0).reshape(2, 3)).T  # a transposed view on the device
+    grad = nn.numerical_gradient(lambda: (x**2).sum(), x)
+    assert isinstance(grad, cupy.ndarray)
+    np.testing.assert_allclose(grad.get(), 2 * np.arange(6.0).reshape(2, 3).T, rtol=1e-8)
+    with pytest.raises(ValueError, match=r"y must hold class labels in \[0, 3\)"):
+        nn.SoftmaxCrossEntropy()(cupy.asarray([[0.0, 10.0, 0.0]]), cupy.asarray([-2]))
+    with pytest.raises(ValueError, match=r"y must hold targets in \[0, 1\]"):
+        nn.SigmoidCrossEntropy()(cupy.asarray([[1.0]]), cupy.asarray([2.0]))
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((8, 3)), (rng.random(8) > 0.5).astype(float)
+    histories = {}
+    for xp in (np, cupy):
+        stack = nn.stack_models([nn.mlp([3, 4, 1], seed=s, xp=xp) for s in range(3)])
+        assert all(isinstance(p, xp.ndarray) for p in stack.params.values())
+        histories[xp.__name__] = nn.fit(stack, nn.SigmoidCrossEntropy(), xp.asarray(X),
+                                        xp.asarray(y), epochs=3, batch_size=1,
+                                        optimizer="adam")
+    np.testing.assert_allclose(histories["cupy"], histories["numpy"], rtol=1e-10)
+
+
+def test_a_custom_layer_that_changes_the_width_is_not_refused():
+    class FirstTwo(nn.Layer):
+        def forward(self, x):
+            return x[:, :2]
+
+    assert nn.Sequential(FirstTwo(), nn.Dense(2, 3))(np.ones((4, 5))).shape == (4, 3)
+    with pytest.raises(ValueError, match="x has 5 features"):  # an activation keeps the width
+        nn.Sequential(nn.Tanh(), nn.Dense(2, 3))(np.ones((4, 5)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 3), st.sampled_from(["mse", "sigmoid", "softmax"]),
+       st.sampled_from([None, "nan", "shape", "range"]), st.integers(0, 2**32 - 1))
+def test_property_check_data_and_the_base_classes(n, k, kind, bad, seed):
+    rng = np.random.default_rng(seed)
+    loss = {"mse": nn.MeanSquaredError(), "sigmoid": nn.SigmoidCrossEntropy(),
+            "softmax": nn.SoftmaxCrossEntropy()}[kind]
+    assert isinstance(loss, nn.Loss)
+    X = rng.standard_normal((n, 2))
+    y = rng.integers(0, k, n) if kind == "softmax" else rng.random((n, k))
+    if bad == "nan":
+        X[0, 0] = np.nan
+    elif bad == "shape":
+        y = y[:-1] if n > 1 else np.concatenate([y, y])
+    elif bad == "range":
+        y = y + (k if kind == "softmax" else 2)
+    if bad is not None and not (bad == "range" and kind == "mse"):  # any real target is fine
+        with pytest.raises((ValueError, TypeError), match="X|y"):
+            nn.check_data(X, y, loss, n_outputs=k)
+        return
+    X_checked, y_checked = nn.check_data(X, y, loss, n_outputs=k)
+    assert X_checked.shape == (n, 2)
+    assert y_checked.shape == ((n,) if kind == "softmax" else (n, k))
+    net = nn.Sequential(nn.Dense(2, k, seed=seed), nn.Tanh())
+    assert isinstance(net, nn.Layer) and all(isinstance(layer, nn.Layer) for layer in net.layers)
+    value = loss(net(X_checked), y_checked)
+    assert np.isfinite(value) and value >= 0

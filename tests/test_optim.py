@@ -2,6 +2,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
 
 from course_utils import backend, optim
 
@@ -31,20 +34,20 @@ FIRST_STEPS = {
     # g' = g + 0.5 θ: 2.5 -> 0.75; then 1.5 + 0.375 = 1.875
     "weight_decay": (optim.SGD, {"lr": 0.1, "weight_decay": 0.5}, [0.75, 0.75 - 0.1 * 1.875]),
     # s1 = 4 -> 1 - 0.1 * 2 / 2; s2 = 4 + 1.8² = 7.24
-    "adagrad": (optim.Adagrad, {"lr": 0.1, "eps": 0.0},
+    "adagrad": (optim.Adagrad, {"lr": 0.1, "eps": 1e-300},
                 [0.9, 0.9 - 0.1 * 1.8 / math.sqrt(7.24)]),
     # lr_decay 0.5: the second step uses 0.1 / (1 + 0.5)
-    "adagrad_decay": (optim.Adagrad, {"lr": 0.1, "eps": 0.0, "lr_decay": 0.5},
+    "adagrad_decay": (optim.Adagrad, {"lr": 0.1, "eps": 1e-300, "lr_decay": 0.5},
                       [0.9, 0.9 - 0.1 / 1.5 * 1.8 / math.sqrt(7.24)]),
     # v1 = 0.01 * 4 = 0.04 -> 1 - 0.01 * 2 / 0.2; v2 = 0.99 * 0.04 + 0.01 * 3.24 = 0.072
-    "rmsprop": (optim.RMSprop, {"lr": 0.01, "eps": 0.0},
+    "rmsprop": (optim.RMSprop, {"lr": 0.01, "eps": 1e-300},
                 [0.9, 0.9 - 0.01 * 1.8 / math.sqrt(0.072)]),
     # b1 = 2 / 0.2 = 10; b2 = 0.9 * 10 + 1.8 / sqrt(0.072)
-    "rmsprop_momentum": (optim.RMSprop, {"lr": 0.01, "eps": 0.0, "momentum": 0.9},
+    "rmsprop_momentum": (optim.RMSprop, {"lr": 0.01, "eps": 1e-300, "momentum": 0.9},
                          [0.9, 0.9 - 0.01 * (9 + 1.8 / math.sqrt(0.072))]),
     # m1 = 0.2, v1 = 0.004; m̂ = 2, v̂ = 4: the first step is lr * sign(g).
     # m2 = 0.18 + 0.18 = 0.36, v2 = 0.003996 + 0.00324 = 0.007236
-    "adam": (optim.Adam, {"lr": 0.1, "eps": 0.0},
+    "adam": (optim.Adam, {"lr": 0.1, "eps": 1e-300},
              [0.9, 0.9 - 0.1 * (0.36 / 0.19) / math.sqrt(0.007236 / (1 - 0.999**2))]),
 }
 
@@ -108,15 +111,15 @@ def test_the_parameters_are_updated_in_place():
     (lambda: optim.SGD([], lr=0.1), ValueError, "params is empty"),
     (lambda: optim.SGD([[1.0]], lr=0.1), TypeError, r"params\[0\] must be a float array"),
     (lambda: optim.SGD([np.array([1, 2])], lr=0.1), TypeError, "must be a float array"),
-    (lambda: optim.SGD([np.ones(2)], lr=0), ValueError, r"lr must lie in \(0, inf\]"),
-    (lambda: optim.SGD([np.ones(2)], lr="0.1"), TypeError, "lr must be a number"),
-    (lambda: optim.SGD([np.ones(2)], lr=0.1, momentum=1.0), ValueError, "momentum must lie in"),
+    (lambda: optim.SGD([np.ones(2)], lr=0), ValueError, r"lr must be in \(0, inf\)"),
+    (lambda: optim.SGD([np.ones(2)], lr="0.1"), TypeError, "lr must be a real number"),
+    (lambda: optim.SGD([np.ones(2)], lr=0.1, momentum=1.0), ValueError, "momentum must be in"),
     (lambda: optim.SGD([np.ones(2)], lr=0.1, nesterov=True), ValueError, "nesterov=True needs"),
     (lambda: optim.SGD([np.ones(2)], lr=0.1, weight_decay=-1), ValueError, "weight_decay"),
     (lambda: optim.Adam([np.ones(2)], betas=(0.9,)), ValueError, "betas must be a pair"),
-    (lambda: optim.Adam([np.ones(2)], betas=(0.9, 1.0)), ValueError, r"betas\[1\] must lie"),
-    (lambda: optim.Adagrad([np.ones(2)], eps=-1e-10), ValueError, "eps must lie in"),
-    (lambda: optim.RMSprop([np.ones(2)], alpha=1.5), ValueError, "alpha must lie in"),
+    (lambda: optim.Adam([np.ones(2)], betas=(0.9, 1.0)), ValueError, r"betas\[1\] must be in"),
+    (lambda: optim.Adagrad([np.ones(2)], eps=-1e-10), ValueError, "eps must be in"),
+    (lambda: optim.RMSprop([np.ones(2)], alpha=1.5), ValueError, "alpha must be in"),
     (lambda: optim.Adam([np.ones(2)]).step([np.ones(2), np.ones(2)]), ValueError,
      "one gradient per parameter"),
     (lambda: optim.Adam([np.ones(2)]).step([np.ones(3)]), ValueError,
@@ -127,15 +130,153 @@ def test_bad_input_names_the_argument(call, error, message):
         call()
 
 
+
+# --- Issue 12: every bad input a clear error, every finite input a right answer.
+
+ALL = {"sgd": optim.SGD, "adagrad": optim.Adagrad, "rmsprop": optim.RMSprop, "adam": optim.Adam}
+
+
+@pytest.mark.parametrize("opt_class", ALL.values(), ids=ALL.keys())
+def test_infinite_lr_is_refused(opt_class):  # issue 12: lr=inf was accepted and gave NaN
+    with pytest.raises(ValueError, match=r"lr must be finite"):
+        opt_class([np.ones(2)], lr=float("inf"))
+    with pytest.raises(ValueError, match=r"lr must be finite"):
+        opt_class([np.ones(2)], lr=float("nan"))
+    opt = opt_class([np.ones(2)], lr=0.1)
+    with pytest.raises(ValueError, match=r"lr must be"):
+        opt.lr = -1.0  # a schedule that goes wrong is caught where it sets the rate
+
+
+@pytest.mark.parametrize("opt_class", [optim.Adagrad, optim.RMSprop, optim.Adam])
+def test_zero_eps_is_refused(opt_class):  # issue 12: eps=0 gave 0/0 = NaN on a zero gradient
+    with pytest.raises(ValueError, match=r"eps must be in \(0, inf\)"):
+        opt_class([np.ones(2)], eps=0)
+
+
+@pytest.mark.parametrize("opt_class", ALL.values(), ids=ALL.keys())
+def test_numpy_scalars_are_refused_and_0d_arrays_updated(opt_class):
+    # issue 12: np.float64 parameters passed the check and were never updated
+    with pytest.raises(TypeError, match=r"params\[0\] must be a float array.*NumPy scalar"):
+        opt_class([np.float64(1.0)], lr=0.1)
+    theta = np.array(1.0)
+    opt = opt_class([theta], lr=0.1)
+    opt.step([2 * theta])  # a NumPy scalar, as arithmetic on a 0-d array gives
+    opt.step([np.array(2.0)])
+    assert theta.ndim == 0 and theta < 1.0
+
+
+@pytest.mark.parametrize("opt_class", [optim.Adagrad, optim.RMSprop, optim.Adam])
+@pytest.mark.parametrize("g", [1e154, 1e200, 1e308, -1e300])
+def test_huge_and_tiny_gradients_give_a_step_of_about_lr(opt_class, g):
+    # issue 12: g = 1e154 made Adam take no step (g * g overflowed to inf)
+    theta = np.array([1.0])
+    with np.errstate(all="raise"):
+        opt_class([theta], lr=0.1).step([np.array([g])])
+    step = 1.0 - theta.item()
+    expected = {optim.Adagrad: 0.1, optim.RMSprop: 0.1 / math.sqrt(0.01), optim.Adam: 0.1}
+    assert step == pytest.approx(math.copysign(expected[opt_class], g), rel=1e-9)
+    theta32 = np.array([1.0], np.float32)  # float32 squares overflow beyond 1.8e19
+    opt_class([theta32], lr=0.1).step([np.array([1e30], np.float32)])
+    assert theta32.item() == pytest.approx(1.0 - expected[opt_class], abs=1e-6)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: optim.SGD(np.float64(1.0), lr=0.1), TypeError, "params must be an iterable"),
+    (lambda: optim.SGD([np.ones(2, np.float32), np.ones(2, np.float32)][:1] * 2, lr=0.1),
+     ValueError, r"params\[1\] appears twice"),
+    (lambda: optim.SGD([np.ones(2)], lr=True), TypeError, "lr must be a real number"),
+    (lambda: optim.SGD([np.ones(2)], lr=0.1, nesterov="yes"), TypeError, "nesterov must be"),
+    (lambda: optim.SGD([np.ones(2)], lr=0.1, dampening=2), ValueError, "dampening must be in"),
+    (lambda: optim.Adagrad([np.ones(2)], lr_decay=-1), ValueError, "lr_decay must be in"),
+    (lambda: optim.Adagrad([np.ones(2)], initial_accumulator_value=np.nan), ValueError,
+     "initial_accumulator_value must be finite"),
+    (lambda: optim.Adam([np.ones(2)], betas=0.9), ValueError, "betas must be a pair"),
+    (lambda: optim.Adam([np.ones(2)], betas=(0.9, "x")), TypeError, r"betas\[1\] must be"),
+    (lambda: optim.SGD([np.ones(2)], lr=0.1).step([[1.0, 2.0]]), TypeError,
+     r"grads\[0\] must be a real array"),
+    (lambda: optim.SGD([np.ones(2)], lr=0.1).step([np.array(["a", "b"])]), TypeError,
+     r"grads\[0\] must be a real array"),
+])
+def test_more_bad_input_names_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_read_only_parameter_is_refused():
+    theta = np.ones(2)
+    theta.flags.writeable = False
+    with pytest.raises(ValueError, match=r"params\[0\] is read-only"):
+        optim.SGD([theta], lr=0.1)
+
+
+# Hypothesis: bad settings name their argument; finite input keeps the invariants.
+
+SETTINGS = {
+    optim.SGD: ["lr", "momentum", "dampening", "weight_decay"],
+    optim.Adagrad: ["lr", "lr_decay", "eps", "weight_decay", "initial_accumulator_value"],
+    optim.RMSprop: ["lr", "alpha", "eps", "weight_decay", "momentum"],
+    optim.Adam: ["lr", "eps", "weight_decay"],
+}
+BAD_REALS = st.sampled_from([float("nan"), float("inf"), -float("inf"), -1.0, -1e-300, 1.5,
+                             "0.1", None, True, 1j, [0.1]])
+finite_arrays = arrays(np.float64, array_shapes(min_dims=0, max_dims=3, max_side=4),
+                       elements=st.floats(-1e6, 1e6))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([(c, name) for c, names in SETTINGS.items() for name in names]),
+       BAD_REALS)
+def test_property_bad_settings_name_their_argument(case, value):
+    opt_class, name = case
+    if name in ("dampening", "alpha") and value == 1.5 or name == "momentum" and value == 1.5:
+        pass  # 1.5 is outside [0, 1] / [0, 1): still bad
+    elif value == 1.5:
+        return  # 1.5 is a fine lr, eps, weight decay, ...
+    with pytest.raises((ValueError, TypeError), match=name):
+        opt_class([np.ones(2)], **{name: value})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(list(ALL.values())), finite_arrays, st.floats(1e-4, 1.0))
+def test_property_zero_gradient_leaves_the_parameters_unchanged(opt_class, theta, lr):
+    before = theta.copy()
+    opt = opt_class([theta], lr=lr)
+    for _ in range(3):
+        opt.step([np.zeros_like(theta)])
+    np.testing.assert_array_equal(theta, before)
+
+
+@settings(max_examples=40, deadline=None)
+@given(finite_arrays, st.floats(1e-4, 10.0), st.integers(0, 2**32 - 1))
+def test_property_sgd_step_is_p_minus_lr_g(theta, lr, seed):
+    g = np.asarray(np.random.default_rng(seed).standard_normal(theta.shape) * 1e3)
+    expected = theta - lr * g
+    optim.SGD([theta], lr=lr).step([g])
+    np.testing.assert_array_equal(theta, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([optim.Adagrad, optim.RMSprop, optim.Adam]), finite_arrays,
+       st.floats(1e-4, 1.0), st.floats(-300, 300))
+def test_property_adaptive_steps_are_finite_and_bounded(opt_class, theta, lr, log_scale):
+    # the first step of Adagrad/Adam moves each entry by at most lr, RMSprop by lr / √0.01,
+    # for any finite gradient: the step is invariant to the gradient's scale
+    g = np.where(np.arange(theta.size) % 2, -1.0, 1.0).reshape(theta.shape) * 10.0 ** log_scale
+    before = theta.copy()
+    opt_class([theta], lr=lr).step([g])
+    assert np.all(np.isfinite(theta))
+    bound = lr * (10 if opt_class is optim.RMSprop else 1) * (1 + 1e-9)
+    assert np.all(np.abs(theta - before) <= bound + 1e-9 * np.abs(before))
+
 @pytest.mark.gpu
 def test_gpu_matches_cpu():
     import cupy
 
-    for name, (opt_class, settings) in OPTIMIZERS.items():
+    for name, (opt_class, kwargs) in OPTIMIZERS.items():
         paths = []
         for xp in (np, cupy):
             theta = xp.asarray([-3.0, 2.0])
-            opt = opt_class([theta], **settings)
+            opt = opt_class([theta], **kwargs)
             for _ in range(20):
                 opt.step([theta * xp.asarray([1.0, 10.0])])
             paths.append(backend.to_numpy(theta))
@@ -204,3 +345,31 @@ def test_gpu_a_gradient_on_another_device_fails_clearly(name):
         opt.step([cupy.ones(2)])
     with pytest.raises(backend.DeviceMismatchError, match=rf"params\[1\] is a NumPy.*{RERUN}"):
         opt_class([theta, np.ones(3)], **settings)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("opt_class", ALL.values(), ids=ALL.keys())
+def test_gpu_0d_parameters_and_huge_gradients(opt_class):
+    import cupy
+
+    theta = cupy.asarray(1.0)  # 0-d, on the device
+    opt_class([theta], lr=0.1).step([cupy.asarray(1e200)])
+    assert isinstance(theta, cupy.ndarray) and theta.ndim == 0
+    step = 1.0 - float(theta)
+    if opt_class is optim.SGD:
+        assert step == pytest.approx(0.1 * 1e200, rel=1e-12)  # p - lr g
+    else:
+        assert 0.0 < step <= 1.0  # a step of about lr, never 0 or NaN
+    with pytest.raises(ValueError, match="lr must be finite"):
+        opt_class([cupy.ones(2)], lr=float("inf"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(list(ALL.values())), st.floats(1e-6, 10.0),
+       st.sampled_from([0.0, float("nan"), float("inf"), -0.1, "0.1"]))
+def test_property_every_optimizer_is_an_optimizer_whose_lr_is_checked(opt_class, lr, new_lr):
+    opt = opt_class([np.ones(3)], lr=lr)
+    assert isinstance(opt, optim.Optimizer) and opt.lr == lr
+    with pytest.raises((ValueError, TypeError), match="lr must"):
+        opt.lr = new_lr
+    assert opt.lr == lr  # a refused rate leaves the old one

@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import cosine as scipy_cosine_distance
@@ -79,8 +79,8 @@ def test_float32_stays_float32_and_ints_become_float64():
 
 def test_zero_vectors_as_scikit_learn():
     x = np.array([[0.0, 0.0], [1.0, 1.0]])
-    np.testing.assert_array_equal(cosine_similarity(x), sk_cosine_similarity(x))
-    assert cosine_similarity([0, 0], [0, 0]) == 0
+    np.testing.assert_allclose(cosine_similarity(x), sk_cosine_similarity(x), atol=1e-15)
+    assert cosine_similarity(x)[0, 0] == 0 and cosine_similarity([0, 0], [0, 0]) == 0
 
 
 @pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e-160, 1e150, 1e200, 1e300])
@@ -255,3 +255,118 @@ def test_mixed_devices_name_the_argument_and_say_rerun(call, named):
         call(cupy.asarray(h), h)
     assert "re-run the lesson after switching" in str(failure.value)
     assert isinstance(failure.value, TypeError)
+
+
+def test_normalize_rows_checks_x():
+    """It used to take only float arrays: a list was an AttributeError, ints a NumPy error,
+    NaN went through."""
+    np.testing.assert_allclose(normalize_rows([3, 4]), [0.6, 0.8])
+    np.testing.assert_allclose(normalize_rows(np.array([[3, 4], [0, 0]])), [[0.6, 0.8], [0, 0]])
+    for x, error, message in [([1.0, np.nan], ValueError, "x contains NaN or infinity"),
+                              (["a"], TypeError, "x must be numeric"),
+                              ([], ValueError, "x is empty"),
+                              (2.0, ValueError, "x must be a vector or rows of vectors"),
+                              ([1j], TypeError, "x must be real")]:
+        with pytest.raises(error, match=message):
+            normalize_rows(x)
+
+
+def test_a_row_with_itself_is_exactly_one_and_nothing_leaves_minus_one_one():
+    x = np.float32([[3e38, 3e38, 1.0], [1e-40, 0, 0], [0, 0, 0], [1, 2, 3]])
+    S = cosine_similarity(x)
+    np.testing.assert_array_equal(np.diag(S), [1, 1, 0, 1])  # float32 rounding gave 0.99999994
+    assert np.abs(S).max() <= 1
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(200, 3)).astype(np.float32)
+    for got in (cosine_similarity(a, a), cosine_similarity(a), most_similar(a, a, 1)[1]):
+        assert np.abs(got).max() <= 1  # a unit in the last place above 1 before the clip
+
+
+# Property tests: every public function, on finite input of any scale, and on bad input.
+
+MAGNITUDE = st.sampled_from([1e-300, 1e-150, 1e-20, 1.0, 1e20, 1e150, 1e300])
+
+
+@st.composite
+def matrices(draw, n=None, d=None, dtype=np.float64):
+    n = draw(st.integers(1, 5)) if n is None else n
+    d = draw(st.integers(1, 4)) if d is None else d
+    x = draw(arrays(np.float64, (n, d), elements=st.integers(-9, 9).map(float)))
+    scale = draw(MAGNITUDE) if dtype == np.float64 else draw(st.sampled_from([1e-30, 1.0, 1e30]))
+    offset = draw(st.sampled_from([0.0, 1e4]))
+    return ((x + offset) * scale).astype(dtype)
+
+
+def pairs(dtype):
+    return st.integers(1, 4).flatmap(lambda d: st.tuples(matrices(d=d, dtype=dtype),
+                                                         matrices(d=d, dtype=dtype)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from([np.float64, np.float32]).flatmap(
+    lambda dtype: st.tuples(pairs(dtype), st.just(dtype))))
+def test_cosine_is_finite_in_range_and_symmetric(pair_dtype):
+    (a, b), dtype = pair_dtype
+    S = cosine_similarity(a, b)
+    assert S.shape == (len(a), len(b)) and np.all(np.isfinite(S))
+    assert np.abs(S).max() <= 1
+    np.testing.assert_array_equal(S.T, cosine_similarity(b, a))
+    D = cosine_distance(a, b)
+    assert D.min() >= 0 and D.max() <= 2
+    self_similarity = cosine_similarity(a)
+    np.testing.assert_array_equal(np.diag(self_similarity), (a != 0).any(axis=1))
+    assert np.all(np.diag(cosine_distance(a)) == 0)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(cosine_similarity(a * 4, b / 8), S, atol=tol)  # scale-free
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([np.float64, np.float32]).flatmap(
+    lambda dtype: st.tuples(matrices(dtype=dtype), st.just(dtype))))
+def test_normalized_rows_have_norm_one_or_zero(x_dtype):
+    x, dtype = x_dtype
+    unit = normalize_rows(x)
+    assert unit.dtype == dtype and np.all(np.isfinite(unit))
+    norms = np.linalg.norm(unit.astype(np.float64), axis=-1)
+    expected = (x != 0).any(axis=-1).astype(float)
+    np.testing.assert_allclose(norms, expected, atol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4).flatmap(lambda d: st.tuples(matrices(d=d), matrices(d=d))),
+       st.data())
+def test_most_similar_is_sorted_in_range_and_agrees_with_the_matrix(pair, data):
+    queries, items = pair
+    k = data.draw(st.integers(1, len(items)))
+    best, sims = most_similar(queries, items, k)
+    assert best.shape == sims.shape == (len(queries), k)
+    assert np.all(np.diff(sims, axis=1) <= 0) and np.abs(sims).max() <= 1
+    S = np.clip(normalize_rows(queries) @ normalize_rows(items).T, -1, 1)
+    np.testing.assert_array_equal(np.take_along_axis(S, best, axis=1), sims)
+
+
+BAD_ARRAYS = st.sampled_from([[np.nan, 1.0], [np.inf, 0.0], ["a", "b"], [], None, [1j, 1.0],
+                              [[1.0, 2.0], [3.0]]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(BAD_ARRAYS, st.booleans())
+def test_bad_arrays_name_the_argument(bad, first):
+    good = [1.0, 2.0]
+    a, b = (bad, good) if first else (good, bad)
+    name = "a" if first else "b"
+    for fn in (cosine_similarity, cosine_distance):
+        with pytest.raises((ValueError, TypeError), match=rf"\b{name}\b"):
+            fn(a, b)
+    with pytest.raises((ValueError, TypeError), match="queries" if first else "items"):
+        most_similar(a, [b] if not first else [good], 1)
+    with pytest.raises((ValueError, TypeError), match=r"\bx\b"):
+        normalize_rows(bad)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.one_of(st.integers(-3, 0), st.integers(4, 100), st.floats(), st.booleans(),
+                 st.none(), st.text(max_size=1)))
+def test_bad_k_names_k(k):
+    with pytest.raises((ValueError, TypeError), match=r"\bk\b"):
+        most_similar([1.0, 0.0], np.eye(3, 2), k)

@@ -51,12 +51,9 @@ def page(chromium):
     context.close()
 
 
-def pytest_terminal_summary(terminalreporter):
-    """Print the slider latencies and write them to bench/results/widget_latency.md."""
-    if not LATENCIES:
-        return
-    table = latency_table()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "widget_latency.md").write_text(table + "\n")
-    terminalreporter.write_sep("-", "slider move to redrawn output (widget_latency.md)")
-    terminalreporter.write_line(table)
+def pytest_sessionfinish(session):
+    """Write the slider latencies to bench/results/widget_latency.md, from whichever process
+    ran the browser tests (an xdist worker under `make test`); tests/conftest.py prints it."""
+    if LATENCIES:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "widget_latency.md").write_text(latency_table() + "\n")
