@@ -7,6 +7,17 @@ import numpy as np
 from .backend import RERUN, DeviceMismatchError, get_array_module, is_cupy_array, where
 
 
+def _as_array(x, name, xp, what):
+    """x as an array of module xp (default x's own): on the other device, or not an array at
+    all, is a TypeError naming x and saying what it must be."""
+    xp = xp or get_array_module(x)
+    check_device(x, name, xp)
+    try:
+        return xp.asarray(x), xp
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be {what}, got {type(x).__name__}: {err}") from None
+
+
 def check_array(x, name, *, ndim=(1, 2), xp=None):
     """x as a finite, non-empty float array of an allowed rank, on module xp.
 
@@ -15,12 +26,7 @@ def check_array(x, name, *, ndim=(1, 2), xp=None):
     or NaN/inf raise ValueError. An array on the other device than xp raises
     DeviceMismatchError (a TypeError) naming x: arrays are moved explicitly, never silently.
     """
-    xp = xp or get_array_module(x)
-    check_device(x, name, xp)
-    try:
-        arr = xp.asarray(x)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}: {err}") from None
+    arr, xp = _as_array(x, name, xp, "a numeric array")
     kind = arr.dtype.kind
     if kind == "f":
         if arr.dtype.itemsize < 4:
@@ -125,13 +131,7 @@ def check_labels(y, name, *, n_classes=None, n_samples=None, xp=None):
     label outside [0, n_classes) or a fraction is a ValueError naming y, as is a length
     other than n_samples (when given).
     """
-    xp = xp or get_array_module(y)
-    check_device(y, name, xp)
-    try:
-        arr = xp.asarray(y)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be an array of class labels, got {type(y).__name__}: "
-                        f"{err}") from None
+    arr, xp = _as_array(y, name, xp, "an array of class labels")
     if arr.dtype.kind not in "iubf":
         raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
     if arr.ndim != 1:
@@ -161,12 +161,7 @@ def check_int_array(x, name, *, low=0, high=None, ndim=None, empty_ok=False, xp=
     Floats, even whole ones, and booleans are a TypeError (an index or a count is an int);
     an entry out of range, the wrong rank or an empty array a ValueError naming x.
     """
-    xp = xp or get_array_module(x)
-    check_device(x, name, xp)
-    try:
-        arr = xp.asarray(x)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must hold ints, got {type(x).__name__}: {err}") from None
+    arr, xp = _as_array(x, name, xp, "an array of ints")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold ints, got dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:

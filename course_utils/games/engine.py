@@ -1,20 +1,7 @@
 """The engine of the iterated prisoner's dilemma: payoffs, random keys, what a strategy sees,
-one match by hand, and the vectorised round-robin tournament.
-
-A move is a boolean: ``D = True`` (defect), ``C = False`` (cooperate). A strategy decides for a
-whole batch of seats at once: ``move(h)`` reads what each seat has seen (``h``, a Seen) and
-returns a (n,) boolean array of defections. ``tournament`` puts both seats of every match and
-every repetition in one array, grouped by strategy, and advances them all one turn at a time.
-
-Random numbers are counter-based: uniform(key, counter) is a hash (SplitMix64) of the match's
-key and the counter (turn, seat, purpose), so a match draws the same numbers alone or in a
-batch of a million, and on NumPy and CuPy alike. Match (i, j, r) of ``tournament(seed=s)`` has
-the key ``match_seed(s, i, j, r)``: ``play_match(a, b, seed=match_seed(s, i, j, r))`` replays it.
-
-Devices: ``tournament`` plays on the current device (or ``xp``) and returns NumPy results, small
-tables for printing and plotting; ``play_match`` and ``tournament_by_loop`` are the plain
-reference loops, always NumPy. ``replicator`` and ``moran`` follow their payoff matrix: pass it
-through ``backend.asarray`` to evolve on the GPU. The other array functions follow their arrays.
+one match by hand, and the vectorised round-robin tournament. The conventions (moves as
+booleans, counter-based random numbers, devices) are in the package's docstring,
+``help(course_utils.games)``.
 """
 
 import numbers
@@ -256,6 +243,17 @@ class Seen:
         self.my_defections, self.their_defections = my_defections, their_defections
         self.length, self.payoffs = length, payoffs
 
+    @classmethod
+    def _trusted(cls, turn, mine, theirs, my_defections, their_defections, u, state, length,
+                 payoffs, xp):
+        """A Seen from the engine's own arrays, all on xp: built in the inner loop of every
+        match, so without the checks of __init__ (the cores trust their inputs)."""
+        seen = object.__new__(cls)
+        seen.turn, seen.mine, seen.theirs, seen.u, seen.state = turn, mine, theirs, u, state
+        seen.my_defections, seen.their_defections = my_defections, their_defections
+        seen.length, seen.payoffs, seen.xp = length, payoffs, xp
+        return seen
+
     def last_turns(self, k):
         """True when the match's announced length is known and at most k turns remain (this
         one included)."""
@@ -400,8 +398,8 @@ def _play_match(a, b, turns, noise, prob_end, table, seed):
         intended = []
         for side, player in enumerate((a, b)):
             mine, theirs = moves[side, None, :t], moves[1 - side, None, :t]
-            seen = Seen(t, mine, theirs, mine.sum(axis=1), theirs.sum(axis=1),
-                        u[side][t:t + 1], states[side], announced, table)
+            seen = Seen._trusted(t, mine, theirs, mine.sum(axis=1), theirs.sum(axis=1),
+                                 u[side][t:t + 1], states[side], announced, table, np)
             intended.append(bool(player.move(seen)[0]))
         for side in (0, 1):
             flipped[side, t] = u[2 + side][t] < noise
@@ -579,8 +577,8 @@ def _tournament(strategies, turns, repetitions, noise, prob_end, payoffs, seed, 
     for t in range(last):
         u = _uniform(keys, LANES * t + side)
         for (strategy, b), state in zip(blocks, states, strict=True):
-            seen = Seen(t, mine[:t, b].T, theirs[:t, b].T, my_d[b], their_d[b], u[b], state,
-                        announced, payoffs)
+            seen = Seen._trusted(t, mine[:t, b].T, theirs[:t, b].T, my_d[b], their_d[b], u[b],
+                                 state, announced, payoffs, xp)
             intended[b] = strategy.move(seen)
         played = intended ^ (_uniform(keys, LANES * t + 2 + side) < noise) if noise else intended
         their = played[opponent]
@@ -605,23 +603,9 @@ def tournament_by_loop(strategies, turns=200, repetitions=1, noise=0.0, prob_end
 
     Parameters
     ----------
-    strategies : list of Strategy
-        The n entrants.
-    turns : int >= 1
-        Each match's length (with prob_end, the most it can last).
-    repetitions : int >= 1
-        How many times each pairing is played.
-    noise : float in [0, 1]
-        The probability that each intended move is flipped.
-    prob_end : float in (0, 1] or None
-        With a value, each match ends after each turn with that probability (its length is
-        then not announced to the strategies).
-    payoffs : (R, S, T, P)
-        The payoffs of one turn (``check_payoffs``).
-    seed : int >= 0, numpy Generator or None
-        0 by default; match (i, j, r) has the key ``match_seed(seed, i, j, r)``.
-    self_play : bool
-        Whether each strategy also meets itself.
+    strategies, turns, repetitions, noise, prob_end, payoffs, seed, self_play
+        As in ``tournament``.
+
     Returns
     -------
     Tournament
