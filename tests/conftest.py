@@ -6,17 +6,26 @@ path of every module is exercised on a machine without a GPU.
 """
 
 import importlib.util
+import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from course_utils import backend
 
+# Property tests draw the same examples on every run, so a test run is reproducible (CI
+# included); HYPOTHESIS_PROFILE=explore draws new ones each run, to hunt for bugs.
+settings.register_profile("course", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "course"))
+
 STANDIN = Path(__file__).resolve().parent / "gpu_standin"
-LATENCY_TABLE = Path(__file__).resolve().parent.parent / "bench" / "results" / "widget_latency.md"
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
 SESSION_START = time.time()
 REAL_GPU = backend.gpu_available()  # probed once, before any test installs a stand-in
 backend.gpu_available.cache_clear()
@@ -93,8 +102,31 @@ def no_cupy(monkeypatch):
     backend.gpu_available.cache_clear()
 
 
+def latency_table(rows):
+    """Slider latencies, rows of (lesson, slider label, [seconds per key press]), as a
+    Markdown table, one row per slider in lesson order."""
+    lines = ["| lesson | slider | median ms | max ms | median under 300 ms |",
+             "| --- | --- | --- | --- | --- |"]
+    for lesson, label, times in sorted(rows, key=lambda row: row[0]):  # stable: page order
+        median = statistics.median(times)
+        lines.append(f"| {lesson} | {label} | {median * 1e3:.0f} | {max(times) * 1e3:.0f} "
+                     f"| {'yes' if median < 0.3 else 'NO'} |")
+    return "\n".join(lines)
+
+
 def pytest_terminal_summary(terminalreporter):
-    """The slider latencies the browser tests measured in this session, if they ran."""
-    if LATENCY_TABLE.exists() and LATENCY_TABLE.stat().st_mtime >= SESSION_START:
-        terminalreporter.write_sep("-", f"slider move to redrawn output ({LATENCY_TABLE.name})")
-        terminalreporter.write_line(LATENCY_TABLE.read_text().rstrip())
+    """The slider latencies the browser tests measured in this session, gathered from every
+    process that ran some (tests/browser/conftest.py), printed and written to
+    bench/results/widget_latency.md."""
+    if "PYTEST_XDIST_WORKER" in os.environ:  # a worker: the controller gathers them all
+        return
+    parts = [p for p in (RESULTS / "latency").glob("*.json")
+             if p.stat().st_mtime >= SESSION_START]
+    if not parts:
+        return
+    table = latency_table([row for p in parts for row in json.loads(p.read_text())])
+    (RESULTS / "widget_latency.md").write_text(table + "\n")
+    for p in parts:
+        p.unlink()
+    terminalreporter.write_sep("-", "slider move to redrawn output (widget_latency.md)")
+    terminalreporter.write_line(table)

@@ -56,8 +56,24 @@ def run_on_gpu_path(notebook, timeout=600):
     return client.execute()
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_lesson_and_its_sliders_run_on_the_gpu_path(path, gpu_path_kernels):
+class LessonOnTheGPUPath:
+    """The test of one lesson; a subclass per lesson follows (rather than a parametrized
+    function), so that pytest-xdist's --dist loadscope can hand the lessons to different
+    workers: a module's functions are one unit of work, each class is its own."""
+
+    path = None
+
+    def test_lesson_and_its_sliders_run_on_the_gpu_path(self, gpu_path_kernels):
+        check_lesson_on_the_gpu_path(self.path)
+
+
+for _path in NOTEBOOKS:
+    globals()[f"Test_{_path.stem}"] = type(f"Test_{_path.stem}", (LessonOnTheGPUPath,),
+                                           {"path": _path})
+
+
+def check_lesson_on_the_gpu_path(path):
+    """Run the lesson at path and then drive every control of its figures."""
     notebook = nbformat.read(path, as_version=4)
     uses_sliders = any("live_figure(" in c.source for c in notebook.cells)
     notebook.cells.append(nbformat.v4.new_code_cell(DRIVE_EVERY_CONTROL))

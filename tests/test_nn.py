@@ -494,7 +494,11 @@ def test_property_numerical_gradient_of_a_cubic_any_layout(x, transpose, eps):
     c = np.arange(x.size, dtype=float).reshape(x.shape)
     before = x.copy()
     grad = nn.numerical_gradient(lambda: (c * x**3).sum(), x, eps=eps)
-    np.testing.assert_allclose(grad, 3 * c * before**2, rtol=1e-5, atol=1e-5 + c.max() * eps**2)
+    # central differences: a truncation error c eps^2 and a rounding error about
+    # machine-eps |f| / eps (f is summed over every entry)
+    rounding = 4 * np.finfo(float).eps * np.abs(c * before**3).sum() / eps
+    np.testing.assert_allclose(grad, 3 * c * before**2, rtol=1e-5,
+                               atol=1e-5 + c.max() * eps**2 + rounding)
     np.testing.assert_array_equal(x, before)  # restored
 
 

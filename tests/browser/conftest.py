@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from learner import CHROMIUM, CHROMIUM_ARGS, LATENCIES, RESULTS, Lab, latency_table
+from learner import CHROMIUM, CHROMIUM_ARGS, Lab
 
 
 def pytest_report_header(config):
@@ -49,11 +49,3 @@ def page(chromium):
     page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
     yield page
     context.close()
-
-
-def pytest_sessionfinish(session):
-    """Write the slider latencies to bench/results/widget_latency.md, from whichever process
-    ran the browser tests (an xdist worker under `make test`); tests/conftest.py prints it."""
-    if LATENCIES:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "widget_latency.md").write_text(latency_table() + "\n")

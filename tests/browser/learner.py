@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import time
 import urllib.request
@@ -174,16 +173,15 @@ def move_slider(page, handle, timeout=10_000):
     return time.perf_counter() - start
 
 
-# Slider latencies of the session: (lesson, slider label, [seconds per key press]).
+# Slider latencies of this process: (lesson, slider label, [seconds per key press]).
 LATENCIES = []
 
 
-def latency_table():
-    """The slider latencies as a Markdown table, one row per slider."""
-    rows = ["| lesson | slider | median ms | max ms | median under 300 ms |",
-            "| --- | --- | --- | --- | --- |"]
-    for lesson, label, times in LATENCIES:
-        median = statistics.median(times)
-        rows.append(f"| {lesson} | {label} | {median * 1e3:.0f} | {max(times) * 1e3:.0f} "
-                    f"| {'yes' if median < 0.3 else 'NO'} |")
-    return "\n".join(rows)
+def record_latencies(rows):
+    """Add rows to LATENCIES and save them all, as JSON in bench/results/latency/ (one file per
+    process: an xdist worker's under `make test`); tests/conftest.py tables every process's."""
+    LATENCIES.extend(rows)
+    parts = RESULTS / "latency"
+    parts.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (parts / f"{worker}.json").write_text(json.dumps(LATENCIES))

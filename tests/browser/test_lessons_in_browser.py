@@ -6,13 +6,13 @@ end of the pytest report (target: median under 300 ms per widget on a 2-core mac
 
 import pytest
 from learner import (
-    LATENCIES,
     NOTEBOOK,
     RESULTS,
     ROOT,
     dismiss_toasts,
     move_slider,
     open_notebook,
+    record_latencies,
     run_all,
     shown_errors,
 )
@@ -22,8 +22,24 @@ LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
 PRESSES = 5  # key presses per slider; the median of their latencies is reported
 
 
-@pytest.mark.parametrize("ipynb", LESSONS, ids=lambda p: p.stem)
-def test_lesson_runs_and_its_sliders_redraw(page, lab, ipynb):
+class LessonInTheBrowser:
+    """The test of one lesson; a subclass per lesson follows (rather than a parametrized
+    function), so that pytest-xdist's --dist loadscope can hand the lessons to different
+    workers: a module's functions are one unit of work, each class is its own."""
+
+    ipynb = None
+
+    def test_lesson_runs_and_its_sliders_redraw(self, page, lab):
+        check_lesson_in_the_browser(page, lab, self.ipynb)
+
+
+for _ipynb in LESSONS:
+    globals()[f"Test_{_ipynb.stem}"] = type(f"Test_{_ipynb.stem}", (LessonInTheBrowser,),
+                                            {"ipynb": _ipynb})
+
+
+def check_lesson_in_the_browser(page, lab, ipynb):
+    """Open the lesson in JupyterLab, run it, move each slider PRESSES times, screenshot."""
     open_notebook(page, lab, f"lessons/{ipynb.name}")
     run_all(page)
     assert not shown_errors(page), f"{ipynb.name} shows errors: {shown_errors(page)}"
@@ -34,9 +50,11 @@ def test_lesson_runs_and_its_sliders_redraw(page, lab, ipynb):
     labels = notebook.locator(".jp-OutputArea .widget-slider .widget-label").all_inner_texts()
     uses_sliders = "slider(" in ipynb.with_suffix(".md").read_text()
     assert (handles.count() > 0) == uses_sliders, "sliders in the source but none on the page"
+    rows = []
     for i in range(handles.count()):
         times = [move_slider(page, handles.nth(i)) for _ in range(PRESSES)]
-        LATENCIES.append((ipynb.stem, labels[i] if i < len(labels) else f"slider {i}", times))
+        rows.append((ipynb.stem, labels[i] if i < len(labels) else f"slider {i}", times))
+    record_latencies(rows)
     assert not shown_errors(page), f"moving the sliders showed errors: {shown_errors(page)}"
 
     dismiss_toasts(page)
