@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from bad_inputs import names_the_argument
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from properties import names_the_argument, point_sets
 from scipy.cluster.hierarchy import linkage as scipy_linkage
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans
@@ -478,20 +478,6 @@ def test_invariance_against_scikit_learn_on_shifted_and_scaled_data(dtype, offse
 
 
 # -- hypothesis: finite input gives finite output that keeps the invariants --
-
-OFFSETS = st.sampled_from([0.0, 1e3, -1e6, 1e9])
-
-
-@st.composite
-def point_sets(draw, min_n=2, max_n=12, max_d=3):
-    n = draw(st.integers(min_n, max_n))
-    d = draw(st.integers(1, max_d))
-    values = draw(st.lists(st.floats(-100, 100, allow_nan=False, width=32), min_size=n * d,
-                           max_size=n * d))
-    X = np.array(values, dtype=np.float64).reshape(n, d)
-    X = np.round(X * 64) / 64 + draw(OFFSETS)  # on a grid: exact after the offset
-    return X
-
 
 def reference_d2(X, C):
     return ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2)

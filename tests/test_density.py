@@ -3,9 +3,9 @@ import math
 
 import numpy as np
 import pytest
-from bad_inputs import names_the_argument
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from properties import names_the_argument, point_sets
 from scipy.spatial.distance import cdist
 from scipy.special import logsumexp as scipy_logsumexp
 from scipy.stats import gaussian_kde, multivariate_normal
@@ -444,14 +444,9 @@ def test_the_seed_convention():
 
 # -- hypothesis: finite input gives finite output that keeps the invariants --
 
-@st.composite
-def samples(draw, min_n=2, max_n=15, max_d=3):
-    n = draw(st.integers(min_n, max_n))
-    d = draw(st.integers(1, max_d))
-    values = draw(st.lists(st.floats(-50, 50, allow_nan=False, width=32), min_size=n * d,
-                           max_size=n * d))
-    X = np.round(np.array(values, dtype=np.float64).reshape(n, d) * 64) / 64
-    return X + draw(st.sampled_from([0.0, 1e3, -1e6, 1e9]))
+def samples(min_n=2, max_n=15, max_d=3):
+    """Data sets on a grid, shifted (properties.point_sets), entries in [-50, 50]."""
+    return point_sets(min_n, max_n, max_d, spread=50)
 
 
 @settings(max_examples=40, deadline=None)
