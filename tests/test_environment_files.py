@@ -11,9 +11,16 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
 def specs(requirements):
-    """{name: version specifier} from requirement strings."""
-    parsed = [Requirement(r) for r in requirements]
-    return {r.name.lower(): str(r.specifier) for r in parsed}
+    """{name: version specifier} from requirement strings; the package's own extras named in
+    an extra (course_utils[book] in dev) stand for their requirements."""
+    wanted = {}
+    for r in map(Requirement, requirements):
+        if r.name == PYPROJECT["name"]:
+            for extra in r.extras:
+                wanted |= specs(PYPROJECT["optional-dependencies"][extra])
+        else:
+            wanted[r.name.lower()] = str(r.specifier)
+    return wanted
 
 
 def conda_specs(path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-LESSONS = sorted((Path(__file__).resolve().parent.parent / "lessons").glob("[0-9][0-9]_*.md"))
+LESSONS = sorted((Path(__file__).resolve().parent.parent / "lessons").glob("[0-9][0-9]*_*.md"))
 ARC = ["Why", "The maths", "By hand", "Vectorized", "Check", "CPU and GPU", "Explore",
        "Exercises", "Summary"]
 

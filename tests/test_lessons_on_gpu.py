@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
-NOTEBOOKS = sorted(LESSONS.glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted(LESSONS.glob("[0-9][0-9]*_*.ipynb"))
 
 pytestmark = pytest.mark.gpu
 
