@@ -1,0 +1,828 @@
+"""Hidden Markov models: sampling, the forward-backward algorithm (scaled, or in log space),
+Viterbi decoding, Baum-Welch (EM) and gradient ascent, for categorical and Gaussian emissions.
+
+A model on K hidden states (see HMM, built and checked by make_hmm): a start distribution
+startprob (K,), a transition matrix transmat (K, K), transmat[i, j] = P(z_{t+1} = j | z_t = i),
+and emissions, either categorical, emissionprob (K, M), emissionprob[k, m] = P(x_t = m | z_t = k),
+or Gaussian with diagonal covariance, means (K, D) and covars (K, D).
+
+**Sequences.** Many sequences of different lengths go in as hmmlearn takes them: X, all of
+them concatenated ((n,) symbols, or (n, D) or (n,) vectors for Gaussian emissions), and lengths
+(n_sequences,) summing to n (None: one sequence). Inside, they are *packed* (as PyTorch's
+``pack_padded_sequence``): sorted longest first and laid out time-major, (T, K, B) with T the
+longest length (K states by B sequences at each step), so that at step t the sequences still
+running are the first n_t columns. The recursions loop over time (each step needs the one
+before) and do a (K, K) @ (K, n_t) product per step for all running sequences at once; a
+finished sequence costs nothing more, no mask is needed in the loop, and the padding (zeros)
+drops out of every sum after it.
+
+Every array function follows its data (NumPy in, NumPy out; CuPy in, CuPy out); random numbers
+are drawn by NumPy on the host and moved, so a seed gives the same sample on either device.
+Public functions check their arguments once (errors name the argument) and call private cores
+(a leading underscore) that trust theirs.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import (
+    array_module,
+    check_array,
+    check_choice,
+    check_int,
+    check_int_array,
+    check_real,
+    rng_from,
+)
+from .backend import get_array_module, to_numpy
+from .backend import xp as current_xp
+from .density import _logsumexp
+
+ROW_TOL = 1e-8  # how far a probability row may sum from 1
+METHODS = ("scaling", "log")
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class HMM:
+    """A hidden Markov model's parameters, on one device (build it with make_hmm).
+
+    emissionprob is set for categorical emissions, means and covars for Gaussian ones.
+    """
+
+    startprob: object  # (K,)
+    transmat: object  # (K, K)
+    emissionprob: object = None  # (K, M), categorical
+    means: object = None  # (K, D), Gaussian
+    covars: object = None  # (K, D), Gaussian, diagonal variances
+
+    @property
+    def n_states(self):
+        """K, the number of hidden states."""
+        return self.transmat.shape[0]
+
+    @property
+    def kind(self):
+        """"categorical" or "gaussian"."""
+        return "categorical" if self.emissionprob is not None else "gaussian"
+
+
+def _check_rows(p, name, ndim, xp):
+    """p as a float array whose last axis holds probabilities summing to 1."""
+    p = check_array(p, name, ndim=(ndim,), xp=xp).astype(xp.float64)
+    if bool((p < 0).any()):
+        raise ValueError(f"{name} has a negative entry: min {float(p.min()):g}")
+    sums = p.sum(axis=-1)
+    off = xp.abs(sums - 1) > ROW_TOL
+    if bool(off.any()):
+        where = "" if ndim == 1 else f"'s row {int(xp.argmax(off.reshape(-1)))}"
+        bad = float(sums.reshape(-1)[int(xp.argmax(off.reshape(-1)))])
+        raise ValueError(f"{name}{where} sums to {bad:.10g}, not 1: probabilities must sum "
+                         f"to 1")
+    return p
+
+
+def make_hmm(startprob, transmat, emissionprob=None, *, means=None, covars=None):
+    """A checked HMM: categorical emissions (emissionprob) or Gaussian ones (means, covars).
+
+    Parameters
+    ----------
+    startprob : array (K,), non-negative, summing to 1
+    transmat : array (K, K), every row non-negative and summing to 1
+    emissionprob : array (K, M), every row a distribution over the M symbols; or None with
+    means : array (K, D) (or (K,) for D = 1), the Gaussian means, and
+    covars : array (K, D) (or (K,)), positive variances (diagonal covariances)
+
+    Returns
+    -------
+    HMM on the parameters' device (float64). A ValueError names the argument at fault: a row
+    not summing to 1, a negative entry, a number of states that differs between the tables.
+    """
+    xp = array_module(startprob=startprob, transmat=transmat, emissionprob=emissionprob,
+                      means=means, covars=covars)
+    startprob = _check_rows(startprob, "startprob", 1, xp)
+    transmat = _check_rows(transmat, "transmat", 2, xp)
+    K = startprob.shape[0]
+    if transmat.shape != (K, K):
+        raise ValueError(f"transmat must be ({K}, {K}) for the {K} states of startprob, got "
+                         f"shape {transmat.shape}")
+    if (emissionprob is None) == (means is None and covars is None):
+        raise ValueError("give emissionprob (categorical emissions) or means and covars "
+                         "(Gaussian emissions), not both or neither")
+    if emissionprob is not None:
+        emissionprob = _check_rows(emissionprob, "emissionprob", 2, xp)
+        if emissionprob.shape[0] != K:
+            raise ValueError(f"emissionprob must have {K} rows (one per state of startprob), "
+                             f"got shape {emissionprob.shape}")
+        return HMM(startprob, transmat, emissionprob)
+    if means is None or covars is None:
+        raise ValueError("Gaussian emissions need both means and covars")
+    means = check_array(means, "means", xp=xp).astype(xp.float64)
+    covars = check_array(covars, "covars", xp=xp).astype(xp.float64)
+    means, covars = means.reshape(means.shape[0], -1), covars.reshape(covars.shape[0], -1)
+    if means.shape[0] != K:
+        raise ValueError(f"means must have {K} rows (one per state), got shape {means.shape}")
+    if covars.shape != means.shape:
+        raise ValueError(f"covars must have the shape of means {means.shape}, got "
+                         f"{covars.shape}")
+    if bool((covars <= 0).any()):
+        raise ValueError("covars must be positive (variances)")
+    return HMM(startprob, transmat, None, means, covars)
+
+
+def _check_model(model, name="model"):
+    if not isinstance(model, HMM):
+        raise TypeError(f"{name} must be an HMM (from make_hmm), got {type(model).__name__}")
+    return make_hmm(model.startprob, model.transmat, model.emissionprob, means=model.means,
+                    covars=model.covars)
+
+
+def random_hmm(n_states, n_symbols, *, seed=0, concentration=1.0, xp=None):
+    """A random categorical HMM, every row drawn from a Dirichlet distribution: a start for
+    Baum-Welch or gradient ascent.
+
+    Parameters
+    ----------
+    n_states : int >= 1, K
+    n_symbols : int >= 1, M
+    seed : int, numpy Generator or None
+    concentration : float > 0, the Dirichlet's parameter (large: rows near uniform)
+    xp : array module, default the current device
+
+    Returns
+    -------
+    HMM with startprob (K,), transmat (K, K), emissionprob (K, M), all entries positive
+    """
+    K = check_int(n_states, "n_states")
+    M = check_int(n_symbols, "n_symbols")
+    a = check_real(concentration, "concentration", low=0, low_open=True)
+    rng = rng_from(seed)
+    xp = xp or current_xp()
+    rows = [rng.dirichlet(np.full(size, a), n) for n, size in ((1, K), (K, K), (K, M))]
+    rows = [np.maximum(r, 1e-12) / np.maximum(r, 1e-12).sum(axis=1, keepdims=True)
+            for r in rows]
+    return HMM(xp.asarray(rows[0][0]), xp.asarray(rows[1]), xp.asarray(rows[2]))
+
+
+# ----------------------------------------------------------------------------- sequences
+
+
+@dataclass(frozen=True)
+class _Packed:
+    """Sequences packed longest first, time-major (see the module's docstring)."""
+
+    x: object  # (T, B) symbols or (T, B, D) vectors, padding 0
+    valid: object  # (T, B) bool
+    flat: object  # (n,) for each valid packed cell, in valid's order, its index in X
+    order: np.ndarray  # (B,) host: packed column b is sequence order[b]
+    active: list  # active[t] = how many sequences have length > t (non-increasing)
+    cache: dict = field(default_factory=dict)  # codes of (state, symbol) cells, by (K, M)
+
+
+def _pack(X, lengths):
+    xp = get_array_module(X)
+    order = np.argsort(-lengths, kind="stable")
+    L = lengths[order]
+    starts = (np.cumsum(lengths) - lengths)[order]
+    t = np.arange(L[0])[:, None]
+    valid = t < L[None, :]
+    index = np.where(valid, starts[None, :] + t, 0)
+    active = valid.sum(axis=1).tolist()
+    return _Packed(X[xp.asarray(index)], xp.asarray(valid), xp.asarray(index[valid]), order,
+                   active)
+
+
+def _check_sequences(model, X, lengths):
+    """X checked against the model's emissions, lengths (host int64) against X."""
+    xp = get_array_module(model.transmat)
+    if model.kind == "categorical":
+        X = check_int_array(X, "X", low=0, high=model.emissionprob.shape[1], ndim=1, xp=xp)
+    else:
+        X = check_array(X, "X", xp=xp).astype(xp.float64)
+        D = model.means.shape[1]
+        X = X.reshape(-1, 1) if X.ndim == 1 and D == 1 else X
+        if X.ndim != 2 or X.shape[1] != D:
+            raise ValueError(f"X must be (n, {D}) for means of {D} features, got shape "
+                             f"{X.shape}")
+    n = X.shape[0]
+    if lengths is None:
+        return X, np.array([n], dtype=np.int64)
+    lengths = check_int_array(to_numpy(lengths) if hasattr(lengths, "shape") else lengths,
+                              "lengths", low=1, ndim=1, xp=np).astype(np.int64)
+    if int(lengths.sum()) != n:
+        raise ValueError(f"lengths must sum to the number of observations in X ({n}), got "
+                         f"{int(lengths.sum())}")
+    return X, lengths
+
+
+def _log_emissions(model, x):
+    """log P(x | state) for every packed cell: (T, B, K)."""
+    xp = get_array_module(model.transmat)
+    with np.errstate(divide="ignore"):
+        if model.kind == "categorical":
+            return xp.log(model.emissionprob.T)[x]
+        var = model.covars
+        diff2 = (x[:, :, None, :] - model.means) ** 2 / var
+        return -0.5 * (diff2 + xp.log(2 * np.pi * var)).sum(axis=-1)
+
+
+def _codes(packed, K, M):
+    """(T, K, B) int64: k M + x_t for state k and each cell's symbol, the flat index into a
+    (K, M) table (computed once per packing, shared by every iteration)."""
+    if (K, M) not in packed.cache:
+        xp = get_array_module(packed.x)
+        packed.cache[K, M] = packed.x[:, None, :] + M * xp.arange(K)[:, None]
+    return packed.cache[K, M]
+
+
+def _emissions(model, packed):
+    """Emission likelihoods b (T, K, B) (states before sequences: see _forward), each cell
+    divided by its largest entry for Gaussian ones (so no density under- or overflows), and
+    the log of that divisor (T, B) (None for categorical emissions; 0 in the padding)."""
+    xp = get_array_module(model.transmat)
+    if model.kind == "categorical":
+        codes = _codes(packed, *model.emissionprob.shape)
+        return xp.take(model.emissionprob.reshape(-1), codes), None  # one gather
+    logb = _log_emissions(model, packed.x)
+    m = logb.max(axis=2)
+    m = xp.where(xp.isfinite(m), m, 0.0)
+    b = xp.ascontiguousarray(xp.exp(logb - m[:, :, None]).transpose(0, 2, 1))
+    return b, xp.where(packed.valid, m, 0.0)
+
+
+# ----------------------------------------------------------------------------- forward-backward
+
+
+def _forward(pi, A, b, active):
+    """Scaled forward pass over b (T, K, B): alpha_hat (T, K, B), each column
+    P(z_t | x_1..t) (zeros in the padding), and c (T, B), c_t = P(x_t | x_1..t-1) (1 in the
+    padding). States run along axis 1 and sequences along axis 2, so that the sum over
+    states and the division by c are whole-row operations, the fastest for small K.
+
+    Each step is three operations on preallocated arrays, for all running sequences at once:
+    one product by [A^T; 1] gives both A^T u_{t-1} and c_{t-1} = sum u_{t-1}, and
+    u_t = (A^T u_{t-1}) * b_t / c_{t-1} is alpha_t divided by P(x_1..x_{t-1}); the last
+    division, alpha_hat_t = u_t / c_t, is done for all steps at once after the loop."""
+    xp = get_array_module(b)
+    T, K, B = b.shape
+    u = xp.zeros((T, K, B))
+    stacked = xp.concatenate([A.T, xp.ones((1, K))])  # (K + 1, K): [A^T; 1]
+    product = xp.empty((K + 1, B))
+    top, total = product[:K], product[K]  # A^T u_{t-1} and c_{t-1}, views made once
+    bs, us = list(b), list(u)  # (K, B) blocks, views made once
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xp.multiply(pi[:, None], bs[0], out=us[0])
+        for t in range(1, T):
+            n = active[t]
+            if n == B:
+                xp.dot(stacked, us[t - 1], out=product)
+                xp.multiply(top, bs[t], out=us[t])
+                us[t] /= total
+            else:  # only the first n sequences are still running
+                xp.matmul(stacked, us[t - 1][:, :n], out=product[:, :n])
+                xp.multiply(top[:, :n], bs[t][:, :n], out=us[t][:, :n])
+                us[t][:, :n] /= total[:n]
+        c = u.sum(axis=1)  # (T, B): c_t = sum_j u_t(j), 0 in the padding
+        c = xp.where(_valid(active, B, xp), c, 1.0)
+        alpha = xp.divide(u, c[:, None, :], out=u)
+    return alpha, c
+
+
+def _valid(active, B, xp):
+    """(T, B) bool: the cells inside a sequence, from the number running at each step."""
+    return xp.asarray(np.arange(B)[None, :] < np.asarray(active)[:, None])
+
+
+def _backward(A, b, c, active):
+    """Scaled backward pass: beta_hat (T, K, B) with alpha_hat * beta_hat = P(z_t | x), and
+    w (T, K, B), w_t = b_t beta_hat_t / c_t (what the expected transitions need)."""
+    xp = get_array_module(b)
+    T, K, B = b.shape
+    beta = xp.zeros((T, K, B))
+    w = xp.zeros((T, K, B))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bc = b / c[:, None, :]
+    betas, ws, bcs = list(beta), list(w), list(bc)
+    betas[T - 1][:, :active[T - 1]] = 1.0
+    for t in range(T - 2, -1, -1):
+        n, n1 = active[t], active[t + 1]
+        nxt, wt, bt, out = betas[t + 1], ws[t + 1], bcs[t + 1], betas[t]
+        product = xp.dot
+        if n1 < B:
+            nxt, wt, bt, out = nxt[:, :n1], wt[:, :n1], bt[:, :n1], out[:, :n1]
+            product = xp.matmul
+        xp.multiply(bt, nxt, out=wt)
+        product(A, wt, out=out)  # sum_j A_ij b_j beta_j / c
+        if n1 < n:
+            betas[t][:, n1:n] = 1.0  # sequences whose last step is t
+    return beta, w
+
+
+def _forward_backward_log(model, packed):
+    """The same quantities in log space: log alpha, log beta (T, B, K), no scaling."""
+    xp = get_array_module(model.transmat)
+    logb = _log_emissions(model, packed.x)
+    with np.errstate(divide="ignore"):
+        logpi, logA = xp.log(model.startprob), xp.log(model.transmat)
+    T, B, K = logb.shape
+    la = xp.full((T, B, K), -np.inf)
+    lb = xp.full((T, B, K), -np.inf)
+    la[0] = logpi + logb[0]
+    for t in range(1, T):
+        n = packed.active[t]
+        la[t, :n] = _logsumexp(la[t - 1, :n, :, None] + logA, axis=1) + logb[t, :n]
+    lb[T - 1, :packed.active[T - 1]] = 0.0
+    for t in range(T - 2, -1, -1):
+        n, n1 = packed.active[t], packed.active[t + 1]
+        lb[t, :n1] = _logsumexp(logA + (logb[t + 1, :n1] + lb[t + 1, :n1])[:, None, :], axis=2)
+        lb[t, n1:n] = 0.0
+    return la, lb, logb, logA
+
+
+def _zero_probability(ll, order, what):
+    bad = np.flatnonzero(~np.isfinite(to_numpy(ll)))
+    if bad.size:
+        raise ValueError(f"the model gives sequence {sorted(order[bad].tolist())} probability 0 "
+                         f"(a symbol or transition it never makes): {what} is undefined")
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """What forward-backward tells (see forward_backward)."""
+
+    log_likelihood: object  # (n_sequences,) log P(x) of each sequence
+    posterior: object  # (n, K) P(z_t = k | x) for every observation, X's order
+    start_counts: object  # (K,) expected starts in each state, summed over sequences
+    trans_counts: object  # (K, K) expected transitions i -> j, summed over sequences and time
+
+
+def _e_step(model, packed, method):
+    """(log-likelihoods of the packed columns (B,), gamma (T, K, B), expected transitions
+    (K, K)) by scaling or in log space."""
+    xp = get_array_module(model.transmat)
+    if method == "scaling":
+        b, m = _emissions(model, packed)
+        alpha, c = _forward(model.startprob, model.transmat, b, packed.active)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ll = xp.log(c).sum(axis=0) + (0 if m is None else m.sum(axis=0))
+        ll = xp.where(xp.isnan(ll), -np.inf, ll)
+        _zero_probability(ll, packed.order, "the posterior")
+        beta, w = _backward(model.transmat, b, c, packed.active)
+        gamma = alpha * beta
+        # xi summed over t and sequences: A_ij sum_{t,b} alpha_t(i) w_{t+1}(j), one product
+        trans = model.transmat * (alpha[:-1] @ w[1:].transpose(0, 2, 1)).sum(axis=0)
+        return ll, gamma, trans
+    la, lb, logb, logA = _forward_backward_log(model, packed)
+    T = la.shape[0]
+    ends = packed.valid.sum(axis=0) - 1  # (B,) each column's last step
+    ll = _logsumexp(la[ends, xp.arange(la.shape[1])], axis=1)
+    _zero_probability(ll, packed.order, "the posterior")
+    with np.errstate(invalid="ignore"):
+        gamma = xp.where(packed.valid[:, :, None], xp.exp(la + lb - ll[:, None]), 0.0)
+        gamma = gamma.transpose(0, 2, 1).copy()  # (T, K, B) as the scaled path's
+        if T > 1:
+            log_xi = (la[:-1, :, :, None] + logA + (logb[1:] + lb[1:])[:, :, None, :]
+                      - ll[:, None, None])
+            both = (packed.valid[:-1] & packed.valid[1:])[:, :, None, None]
+            trans = xp.where(both, xp.exp(log_xi), 0.0).sum(axis=(0, 1))
+        else:
+            trans = xp.zeros((model.n_states, model.n_states))
+    return ll, gamma, trans
+
+
+def _unpack(packed_values, packed, n):
+    """(T, B, ...) packed cells -> (n, ...) in X's order."""
+    xp = get_array_module(packed_values)
+    out = xp.empty((n,) + packed_values.shape[2:], dtype=packed_values.dtype)
+    out[packed.flat] = packed_values[packed.valid]
+    return out
+
+
+def _unsort(values, packed):
+    xp = get_array_module(values)
+    out = xp.empty_like(values)
+    out[xp.asarray(packed.order)] = values
+    return out
+
+
+def forward_backward(model, X, lengths=None, *, method="scaling"):
+    """Posterior marginals P(z_t = k | x) of every observation, by the forward-backward
+    algorithm over all sequences at once, scaled (each alpha_t renormalised to sum 1, the log
+    of the normalisers summing to log P(x)) or in log space (log-sum-exp at every step).
+
+    Parameters
+    ----------
+    model : HMM (make_hmm)
+    X : int array (n,) of symbols in [0, M), or float array (n, D) for Gaussian emissions:
+        the sequences concatenated, on the model's device
+    lengths : int array (n_sequences,) of positive lengths summing to n; None: one sequence
+    method : "scaling" or "log"
+
+    Returns
+    -------
+    Posterior: log_likelihood (n_sequences,), posterior (n, K) (rows sum to 1), start_counts
+    (K,) and trans_counts (K, K), the expected counts of Baum-Welch. A sequence the model
+    gives probability 0 is a ValueError saying which.
+    """
+    model = _check_model(model)
+    X, lengths = _check_sequences(model, X, lengths)
+    check_choice(method, "method", METHODS)
+    packed = _pack(X, lengths)
+    ll, gamma, trans = _e_step(model, packed, method)
+    return Posterior(_unsort(ll, packed), _unpack(gamma.transpose(0, 2, 1), packed, X.shape[0]),
+                     gamma[0].sum(axis=1), trans)
+
+
+LONG = 2048  # a single sequence at least this long is scored by _score_by_products
+
+
+def _score_by_products(pi, A, b):
+    """log P(x) of one long sequence without a loop over time: P(x) = pi_b1 M_2 ... M_T 1 with
+    M_t = A diag(b_t), and the matrix product is associative, so the T - 1 matrices are
+    multiplied pairwise, all pairs at once, in log2(T) rounds; each product is divided by its
+    largest entry (whose log is kept), so nothing underflows. b: (T, K, 1) as _emissions."""
+    xp = get_array_module(b)
+    M = A[None] * b[1:, :, 0][:, None, :]  # (T - 1, K, K)
+    log_scale = 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while M.shape[0] > 1:
+            if M.shape[0] % 2:  # an odd one out waits for the next round
+                M = xp.concatenate([M, xp.eye(A.shape[0])[None]])
+            M = M[0::2] @ M[1::2]
+            top = M.max(axis=(1, 2))
+            log_scale = log_scale + xp.log(top).sum()
+            M = M / xp.where(top > 0, top, 1.0)[:, None, None]
+        return xp.log(((pi * b[0, :, 0]) @ M[0]).sum()) + log_scale
+
+
+def _score(model, packed, method="scaling"):
+    xp = get_array_module(model.transmat)
+    if method == "scaling":
+        b, m = _emissions(model, packed)
+        if b.shape[2] == 1 and b.shape[0] >= LONG:
+            ll = _score_by_products(model.startprob, model.transmat, b).reshape(1)
+            ll = ll + (0 if m is None else m.sum())
+            return xp.where(xp.isnan(ll), -np.inf, ll)
+        _, c = _forward(model.startprob, model.transmat, b, packed.active)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ll = xp.log(c).sum(axis=0) + (0 if m is None else m.sum(axis=0))
+        return xp.where(xp.isnan(ll), -np.inf, ll)
+    la, _, _, _ = _forward_backward_log(model, packed)
+    ends = packed.valid.sum(axis=0) - 1
+    return _logsumexp(la[ends, xp.arange(la.shape[1])], axis=1)
+
+
+def score(model, X, lengths=None, *, method="scaling"):
+    """log P(x) of each sequence, by the forward pass alone (scaled, or in log space).
+
+    Parameters
+    ----------
+    model : HMM
+    X : int array (n,) of symbols, or float array (n, D): the sequences concatenated
+    lengths : int array (n_sequences,) summing to n; None: one sequence
+    method : "scaling" or "log"
+
+    Returns
+    -------
+    float64 array (n_sequences,) on the model's device (sum it for hmmlearn's score). A
+    sequence of probability 0 gets -inf, with a RuntimeWarning saying which; never NaN.
+    One sequence of LONG steps or more is scored (scaled) as a product of matrices, pairwise
+    in log2(T) rounds (see _score_by_products) rather than by a loop over its steps.
+    """
+    model = _check_model(model)
+    X, lengths = _check_sequences(model, X, lengths)
+    check_choice(method, "method", METHODS)
+    packed = _pack(X, lengths)
+    ll = _unsort(_score(model, packed, method), packed)
+    impossible = np.flatnonzero(np.isneginf(to_numpy(ll)))
+    if impossible.size:
+        warnings.warn(f"the model gives sequence {impossible.tolist()} probability 0 (a symbol "
+                      f"or transition it never makes): log-likelihood -inf", RuntimeWarning,
+                      stacklevel=2)
+    return ll
+
+
+def viterbi(model, X, lengths=None):
+    """The most likely hidden path of each sequence, argmax_z P(z, x), by dynamic programming
+    in log space, all sequences at once.
+
+    Parameters
+    ----------
+    model : HMM
+    X : int array (n,) of symbols, or float array (n, D): the sequences concatenated
+    lengths : int array (n_sequences,) summing to n; None: one sequence
+
+    Returns
+    -------
+    path : int64 array (n,) of states, X's order
+    log_prob : float64 array (n_sequences,), log P(best path, x) of each sequence
+    A sequence of probability 0 (no path at all) is a ValueError saying which.
+    """
+    model = _check_model(model)
+    X, lengths = _check_sequences(model, X, lengths)
+    packed = _pack(X, lengths)
+    path, best = _viterbi(model, packed)
+    return _unpack(path, packed, X.shape[0]), _unsort(best, packed)
+
+
+def _viterbi(model, packed):
+    xp = get_array_module(model.transmat)
+    logb = _log_emissions(model, packed.x)
+    with np.errstate(divide="ignore"):
+        logA = xp.log(model.transmat)
+        delta = xp.log(model.startprob) + logb[0]
+    T, B, K = logb.shape
+    psi = xp.zeros((T, B, K), dtype=xp.int64)
+    best = xp.empty(B)
+    path = xp.zeros((T, B), dtype=xp.int64)
+    finals = []
+    for t in range(1, T + 1):
+        n = packed.active[t] if t < T else 0
+        if n < delta.shape[0]:  # columns n.. ended at step t - 1
+            finals.append((t - 1, n, delta[n:]))
+        if t == T:
+            break
+        s = delta[:n, :, None] + logA  # (n, i, j): best path ending in i, then i -> j
+        psi[t, :n] = s.argmax(axis=1)
+        delta = s.max(axis=1) + logb[t, :n]
+    for _, lo, d in finals:
+        best[lo:lo + d.shape[0]] = d.max(axis=1)
+    _zero_probability(best, packed.order, "the best path")
+    last = {t_end: (lo, d) for t_end, lo, d in finals}
+    for t in range(T - 1, -1, -1):
+        n1 = packed.active[t + 1] if t + 1 < T else 0
+        if n1:
+            path[t, :n1] = psi[t + 1, xp.arange(n1), path[t + 1, :n1]]
+        if t in last:
+            lo, d = last[t]
+            path[t, lo:lo + d.shape[0]] = d.argmax(axis=1)
+    return path, best
+
+
+# ----------------------------------------------------------------------------- learning
+
+
+@dataclass(frozen=True)
+class HMMFit:
+    """A fitted model and how it got there (see baum_welch, gradient_ascent, fit)."""
+
+    model: HMM
+    log_likelihoods: np.ndarray  # (n_iter + 1,) total log P(x) before each step and at the end
+    seconds: np.ndarray  # (n_iter + 1,) wall time since the start at each of those points
+    converged: bool
+
+
+def _emission_counts(packed, gamma, M):
+    """(K, M) expected emissions: sum of gamma_t(k) over the cells whose symbol is m."""
+    xp = get_array_module(gamma)
+    K = gamma.shape[1]
+    codes = _codes(packed, K, M)
+    return xp.bincount(codes.reshape(-1), weights=gamma.reshape(-1), minlength=K * M).reshape(
+        K, M)
+
+
+def _m_step(model, packed, gamma, trans):
+    """The new parameters from the expected counts: each row of counts, normalised."""
+    xp = get_array_module(model.transmat)
+    start = gamma[0].sum(axis=1)
+    startprob = start / start.sum()
+    transmat = trans / xp.maximum(trans.sum(axis=1, keepdims=True), 1e-300)
+    transmat = xp.where(trans.sum(axis=1, keepdims=True) > 0, transmat, model.transmat)
+    if model.kind == "categorical":
+        counts = _emission_counts(packed, gamma, model.emissionprob.shape[1])
+        total = counts.sum(axis=1, keepdims=True)
+        emission = xp.where(total > 0, counts / xp.maximum(total, 1e-300), model.emissionprob)
+        return HMM(startprob, transmat, emission)
+    x = packed.x  # (T, B, D)
+    weight = gamma.sum(axis=(0, 2))[:, None]  # (K, 1)
+    means = xp.tensordot(gamma, x, axes=([0, 2], [0, 1])) / weight
+    covars = xp.tensordot(gamma, x**2, axes=([0, 2], [0, 1])) / weight - means**2
+    covars = xp.maximum(covars, 1e-10)
+    return HMM(startprob, transmat, None, means, covars)
+
+
+def _learn(model, X, lengths, n_iter, tol, step):
+    xp = get_array_module(model.transmat)
+    packed = _pack(X, lengths)
+    history, seconds = [], []
+    begin = time.perf_counter()
+    converged = False
+    for _ in range(n_iter):
+        ll, model = step(model, packed)
+        history.append(float(ll.sum()))
+        seconds.append(time.perf_counter() - begin)
+        if len(history) > 1 and abs(history[-1] - history[-2]) < tol:
+            converged = True
+            break
+    final = _score(model, packed)
+    if not bool(xp.isfinite(final).all()):
+        _zero_probability(final, packed.order, "the fitted model's likelihood")
+    history.append(float(final.sum()))
+    seconds.append(time.perf_counter() - begin)
+    return HMMFit(model, np.array(history), np.array(seconds), converged)
+
+
+def _check_learning(model, X, lengths, n_iter, tol):
+    model = _check_model(model)
+    X, lengths = _check_sequences(model, X, lengths)
+    n_iter = check_int(n_iter, "n_iter")
+    tol = check_real(tol, "tol", low=0)
+    return model, X, lengths, n_iter, tol
+
+
+def baum_welch(model, X, lengths=None, *, n_iter=100, tol=1e-6, method="scaling"):
+    """Baum-Welch (EM) from model: each iteration computes the expected counts by
+    forward-backward (E-step) and sets every probability to its count over its row's total
+    (M-step); for Gaussian emissions the means and variances are the posterior-weighted ones.
+    The log-likelihood never decreases.
+
+    Parameters
+    ----------
+    model : HMM, the start
+    X : int array (n,) of symbols, or float array (n, D): the sequences concatenated
+    lengths : int array (n_sequences,) summing to n; None: one sequence
+    n_iter : int >= 1, at most this many iterations
+    tol : float >= 0, stop when the log-likelihood gains less than this in one iteration
+    method : "scaling" or "log", how the E-step is computed
+
+    Returns
+    -------
+    HMMFit: .model, .log_likelihoods (iterations + 1,) (the total at each E-step, then of the
+    final model), .seconds, .converged
+    """
+    model, X, lengths, n_iter, tol = _check_learning(model, X, lengths, n_iter, tol)
+    check_choice(method, "method", METHODS)
+
+    def em(model, packed):
+        ll, gamma, trans = _e_step(model, packed, method)
+        return ll, _m_step(model, packed, gamma, trans)
+
+    return _learn(model, X, lengths, n_iter, tol, em)
+
+
+def _softmax(logits):
+    xp = get_array_module(logits)
+    e = xp.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _gradient(model, packed):
+    """(log-likelihoods (B,), gradients of their sum with respect to the logits of startprob,
+    transmat, emissionprob): each is expected counts minus probabilities times row totals."""
+    ll, gamma, trans = _e_step(model, packed, "scaling")
+    start = gamma[0].sum(axis=1)
+    g_start = start - model.startprob * start.sum()
+    g_trans = trans - model.transmat * trans.sum(axis=1, keepdims=True)
+    counts = _emission_counts(packed, gamma, model.emissionprob.shape[1])
+    g_emit = counts - model.emissionprob * counts.sum(axis=1, keepdims=True)
+    return ll, (g_start, g_trans, g_emit)
+
+
+def log_likelihood_gradient(model, X, lengths=None):
+    """The gradient of the total log-likelihood with respect to the softmax logits of a
+    categorical HMM (startprob = softmax(u), each row of transmat = softmax(V_i), of
+    emissionprob = softmax(W_k)), from forward-backward's expected counts:
+    d log P / d V_ij = xi_ij - A_ij sum_j' xi_ij' (and alike for u and W).
+
+    Parameters
+    ----------
+    model : HMM with categorical emissions, all probabilities positive
+    X : int array (n,) of symbols: the sequences concatenated
+    lengths : int array (n_sequences,) summing to n; None: one sequence
+
+    Returns
+    -------
+    log_likelihood : float, the total log P(x)
+    gradients : tuple of arrays (K,), (K, K), (K, M), for the logits of startprob,
+        transmat and emissionprob
+    """
+    model = _check_model(model)
+    if model.kind != "categorical":
+        raise ValueError("model must have categorical emissions (emissionprob)")
+    X, lengths = _check_sequences(model, X, lengths)
+    ll, grads = _gradient(model, _pack(X, lengths))
+    return float(ll.sum()), grads
+
+
+def gradient_ascent(model, X, lengths=None, *, n_iter=100, lr=1.0, tol=0.0):
+    """Gradient ascent on the log-likelihood per observation, over the softmax logits of a
+    categorical HMM (the probabilities stay valid whatever the step), with the gradient of
+    log_likelihood_gradient: the alternative to Baum-Welch.
+
+    Parameters
+    ----------
+    model : HMM with categorical emissions, the start (probabilities positive)
+    X : int array (n,) of symbols: the sequences concatenated
+    lengths : int array (n_sequences,) summing to n; None: one sequence
+    n_iter : int >= 1
+    lr : float > 0, the step on the log-likelihood divided by n
+    tol : float >= 0, stop when the log-likelihood gains less than this in one step
+
+    Returns
+    -------
+    HMMFit, as baum_welch's
+    """
+    model, X, lengths, n_iter, tol = _check_learning(model, X, lengths, n_iter, tol)
+    if model.kind != "categorical":
+        raise ValueError("model must have categorical emissions (emissionprob)")
+    lr = check_real(lr, "lr", low=0, low_open=True)
+    xp = get_array_module(model.transmat)
+    if bool((model.startprob <= 0).any() | (model.transmat <= 0).any()
+            | (model.emissionprob <= 0).any()):
+        raise ValueError("model must have every probability positive (a softmax never gives 0)")
+    n = X.shape[0]
+    logits = [xp.log(p) for p in (model.startprob, model.transmat, model.emissionprob)]
+
+    def ascend(model, packed):
+        ll, grads = _gradient(model, packed)
+        for u, g in zip(logits, grads, strict=True):
+            u += (lr / n) * g
+        return ll, HMM(*(_softmax(u) for u in logits))
+
+    return _learn(model, X, lengths, n_iter, tol, ascend)
+
+
+def fit(X, lengths=None, *, n_states, n_symbols, n_restarts=5, n_iter=100, tol=1e-6, seed=0):
+    """Baum-Welch from n_restarts random starts (random_hmm); the best fit by final
+    log-likelihood. EM finds a local maximum only: restarts look for a better one.
+
+    Parameters
+    ----------
+    X : int array (n,) of symbols in [0, n_symbols): the sequences concatenated
+    lengths : int array (n_sequences,) summing to n; None: one sequence
+    n_states, n_symbols : int >= 1
+    n_restarts : int >= 1
+    n_iter : int >= 1, iterations per restart (at most)
+    tol : float >= 0
+    seed : int, numpy Generator or None: the restarts' starts
+
+    Returns
+    -------
+    best : HMMFit, the restart with the highest final log-likelihood
+    finals : float64 array (n_restarts,), every restart's final log-likelihood
+    """
+    K = check_int(n_states, "n_states")
+    M = check_int(n_symbols, "n_symbols")
+    n_restarts = check_int(n_restarts, "n_restarts")
+    rng = rng_from(seed)
+    xp = get_array_module(X)
+    fits = [baum_welch(random_hmm(K, M, seed=rng, xp=xp), X, lengths, n_iter=n_iter, tol=tol)
+            for _ in range(n_restarts)]
+    finals = np.array([f.log_likelihoods[-1] for f in fits])
+    return fits[int(np.argmax(finals))], finals
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def sample(model, lengths, *, seed=0):
+    """Sequences drawn from the model, all advanced together, one step at a time:
+    z_1 ~ startprob, z_{t+1} ~ transmat[z_t], x_t ~ the emission of z_t (inverse-CDF sampling
+    with uniforms drawn by NumPy on the host, so a seed gives the same sequences anywhere).
+
+    Parameters
+    ----------
+    model : HMM
+    lengths : int or int array (n_sequences,) of positive lengths
+    seed : int, numpy Generator or None
+
+    Returns
+    -------
+    X : int64 array (n,) of symbols, or float64 array (n, D): the sequences concatenated
+    states : int64 array (n,) of hidden states
+    both on the model's device (n = sum of lengths)
+    """
+    model = _check_model(model)
+    lengths = np.atleast_1d(check_int_array(lengths, "lengths", low=1, xp=np)).astype(np.int64)
+    if lengths.ndim != 1:
+        raise ValueError(f"lengths must be an int or 1-D, got shape {lengths.shape}")
+    rng = rng_from(seed)
+    xp = get_array_module(model.transmat)
+    host = HMM(*(None if p is None else to_numpy(p) for p in
+                 (model.startprob, model.transmat, model.emissionprob, model.means,
+                  model.covars)))
+    B, T = lengths.size, int(lengths.max())
+    u = rng.random((T, B))
+    K = model.n_states
+    z = np.empty((T, B), dtype=np.int64)
+    z[0] = np.minimum((u[0][:, None] >= np.cumsum(host.startprob)).sum(axis=1), K - 1)
+    cdf = np.cumsum(host.transmat, axis=1)
+    for t in range(1, T):
+        z[t] = np.minimum((u[t][:, None] >= cdf[z[t - 1]]).sum(axis=1), K - 1)
+    if model.kind == "categorical":
+        v = rng.random((T, B))
+        ecdf = np.cumsum(host.emissionprob, axis=1)
+        x = np.minimum((v[:, :, None] >= ecdf[z]).sum(axis=2), ecdf.shape[1] - 1)
+    else:
+        noise = rng.standard_normal((T, B, host.means.shape[1]))
+        x = host.means[z] + np.sqrt(host.covars[z]) * noise
+    take = np.arange(T)[:, None] < lengths[None, :]
+    order = take.T  # sequence by sequence
+    X = np.swapaxes(x, 0, 1)[order]
+    states = z.T[order]
+    return xp.asarray(X), xp.asarray(states)
