@@ -262,3 +262,35 @@ class Adam(Optimizer):
         m_hat = state["m"] / (1 - beta1**self.t)
         v_hat = state["v"] / (1 - beta2**self.t)
         p -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
+
+
+def clip_grad_norm(grads, max_norm):
+    """Scale the gradients in place so that their global norm, √(Σ ‖g‖²) over all of them,
+    is at most max_norm (as torch.nn.utils.clip_grad_norm_); return the norm before clipping.
+
+    Parameters
+    ----------
+    grads : iterable of float arrays on one device, changed in place.
+    max_norm : float > 0, or math.inf to measure the norm and clip nothing.
+
+    Returns
+    -------
+    float: the global norm before clipping (inf or nan when a gradient overflowed; the
+    gradients are then left as they are).
+    """
+    grads = list(grads)
+    if max_norm != math.inf:  # inf: measure the norm, clip nothing
+        max_norm = check_real(max_norm, "max_norm", low=0, low_open=True)
+    if not grads:
+        raise ValueError("grads is empty")
+    xp = get_array_module(grads[0])
+    for i, g in enumerate(grads):
+        check_device(g, f"grads[{i}]", xp)
+        if not _is_array(g) or g.dtype.kind != "f":
+            raise TypeError(f"grads[{i}] must be a float array, got {type(g).__name__}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
+    if math.isfinite(norm) and norm > max_norm:
+        for g in grads:
+            g *= max_norm / norm
+    return norm

@@ -1,0 +1,752 @@
+"""Recurrent networks: the simple (Elman) unit, the GRU and the LSTM, forward and backward by
+hand over a batch and over time, on lesson 02's ``nn.Layer`` conventions.
+
+Sequences are time-major, as in torch.nn.RNN/GRU/LSTM (batch_first=False): x has shape
+(T, batch, n_in) and a layer returns every hidden state, (T, batch, n_hidden). The weights
+have torch's names, shapes, gate order and biases, so they copy across either way:
+
+- ``W_ih`` (G·H, n_in), ``W_hh`` (G·H, H), ``b_ih`` and ``b_hh`` (G·H,), G = 1, 3, 4 gates;
+- GRU gates r, z, n, with b_hn *inside* the reset product: n = tanh(W_in x + b_in +
+  r ⊙ (W_hn h + b_hn)), h' = (1 - z) ⊙ n + z ⊙ h;
+- LSTM gates i, f, g, o: c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c').
+
+Speed: the input projection of all T steps is one matrix product before the loop; each step
+costs one (batch, H) x (H, G·H) product and elementwise work; the weight gradients are one
+big product each after the backward loop. Each backward rule is written beside the factor
+that applies it; the GRU and LSTM compute the factors that do not depend on the incoming
+gradient for all steps at once, so that their backward loops only chain them.
+
+Every function follows its data (NumPy in, NumPy out; CuPy in, CuPy out); layers create their
+weights on xp (None: the current device), drawn by NumPy from the seed so that the CPU and the
+GPU start from the same numbers. Public functions check their arguments once (errors name the
+argument); the layers' forward/backward are the cores that trust theirs.
+"""
+
+import contextlib
+import math
+
+import numpy as np
+
+from . import backend
+from ._checks import (
+    check_array,
+    check_choice,
+    check_int,
+    check_int_array,
+    check_real,
+    rng_from,
+)
+from .backend import get_array_module
+from .nn import (
+    Dense,
+    Layer,
+    SoftmaxCrossEntropy,
+    _check_dtype,
+    _numerical_gradient,
+    _relative_error,
+)
+from .optim import SGD, Adam, clip_grad_norm
+
+CELLS = ("rnn", "gru", "lstm")
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def _sigmoid(a):
+    """σ(a) = (1 + tanh(a/2)) / 2: no exp, so no overflow, and three cheap operations."""
+    s = get_array_module(a).tanh(a * 0.5)
+    s *= 0.5
+    s += 0.5
+    return s
+
+
+class _Recurrent(Layer):
+    """The parameters and checks every recurrent layer shares; subclasses define the loop."""
+
+    cell = "rnn"
+
+    def __init__(self, n_in, n_hidden, *, seed=0, xp=None, dtype=np.float64):
+        super().__init__()
+        n_in, H = check_int(n_in, "n_in"), check_int(n_hidden, "n_hidden")
+        dtype = _check_dtype(dtype)
+        xp = xp or backend.xp()
+        G = GATES[self.cell]
+        bound = 1 / math.sqrt(H)  # torch's init: U(-1/√H, 1/√H) for every weight and bias
+        rng = rng_from(seed)
+        shapes = {"W_ih": (G * H, n_in), "W_hh": (G * H, H), "b_ih": (G * H,), "b_hh": (G * H,)}
+        self.params = {k: xp.asarray(rng.uniform(-bound, bound, s), dtype=dtype)
+                       for k, s in shapes.items()}
+        self.n_in, self.n_hidden = n_in, H
+        self.state = None
+
+    def __call__(self, x, state=None):
+        """forward(x, state) once x (T, batch, n_in) and state are checked.
+
+        Parameters
+        ----------
+        x : (T, batch, n_in) float array on the device of the parameters.
+        state : None (zeros), or the state to start from: h (batch, H), or (h, c) for an LSTM.
+
+        Returns
+        -------
+        (T, batch, H) array: the hidden state after every step (the final state is then in
+        ``self.state``).
+        """
+        x = self._check_call(x, state)
+        return self.forward(x, state)
+
+    def _check_call(self, x, state):
+        """x as (T, batch, n_in) on the parameters' device, and state of the right shape."""
+        x = check_sequences(x, "x", self.n_in, get_array_module(self.params["W_ih"]))
+        if state is not None:
+            parts = state if self.cell == "lstm" else (state,)
+            if self.cell == "lstm" and (not isinstance(state, tuple) or len(state) != 2):
+                raise TypeError("state must be a pair (h, c) for an LSTM")
+            for part in parts:
+                part = check_array(part, "state", ndim=(2,), xp=get_array_module(x))
+                if part.shape != (x.shape[1], self.n_hidden):
+                    raise ValueError(f"state must have shape ({x.shape[1]}, {self.n_hidden}), "
+                                     f"got {part.shape}")
+        return x
+
+    def _project(self, x):
+        """x W_ihᵀ + b_ih for all T steps at once: one (T·batch, n_in) x (n_in, G·H) product."""
+        T, B, _ = x.shape
+        return (x.reshape(T * B, -1) @ self.params["W_ih"].T + self.params["b_ih"]).reshape(
+            T, B, -1)
+
+    def _weight_grads(self, d_in, d_hidden):
+        """The four parameter gradients as one product each, after the time loop; returns dx.
+
+        d_in: dL/d(x W_ihᵀ + b_ih), d_hidden: dL/d(h W_hhᵀ + b_hh), both (T, batch, G·H)."""
+        T, B, GH = d_in.shape
+        d_in2, d_hid2 = d_in.reshape(T * B, GH), d_hidden.reshape(T * B, GH)
+        self.grads = {"W_ih": d_in2.T @ self.x.reshape(T * B, -1),
+                      "W_hh": d_hid2.T @ self.h_prev.reshape(T * B, -1),
+                      "b_ih": d_in2.sum(axis=0)}
+        self.grads["b_hh"] = self.grads["b_ih"].copy() if d_hidden is d_in else \
+            d_hid2.sum(axis=0)
+        return (d_in2 @ self.params["W_ih"]).reshape(T, B, -1)
+
+    def _start(self, x, state):
+        xp = get_array_module(x)
+        zeros = xp.zeros((x.shape[1], self.n_hidden), dtype=x.dtype)
+        if state is None:
+            return (zeros, zeros) if self.cell == "lstm" else zeros
+        return state
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.n_in}, {self.n_hidden})"
+
+
+class RNN(_Recurrent):
+    """The simple (Elman) unit, as torch.nn.RNN with tanh: h_t = tanh(W_ih x_t + b_ih +
+    W_hh h_{t-1} + b_hh).
+
+    Parameters
+    ----------
+    n_in : int >= 1, the input size.  n_hidden : int >= 1, H.
+    seed : int >= 0, numpy Generator or None (default 0).
+    xp : numpy, cupy or None (the current device).  dtype : a float dtype.
+    """
+
+    cell = "rnn"
+
+    def forward(self, x, state=None):
+        xp = get_array_module(x)
+        T, B, _ = x.shape
+        a = self._project(x)
+        a += self.params["b_hh"]
+        W_hhT = self.params["W_hh"].T
+        h = xp.empty((T + 1, B, self.n_hidden), dtype=x.dtype)
+        h[0] = self._start(x, state)
+        for t in range(T):
+            h[t + 1] = xp.tanh(a[t] + h[t] @ W_hhT)  # h_t = tanh(a_t + h_{t-1} W_hhᵀ)
+        self.x, self.h_prev, self.h = x, h[:-1], h[1:]
+        self.state = h[T]
+        return self.h
+
+    def backward(self, dy):
+        xp = get_array_module(dy)
+        da = xp.empty_like(dy)
+        self.dh = xp.empty_like(dy)  # dL/dh_t, through every path, for every t
+        dh_next = xp.zeros_like(dy[0])
+        W_hh = self.params["W_hh"]
+        for t in range(dy.shape[0] - 1, -1, -1):
+            self.dh[t] = dh = dy[t] + dh_next
+            da[t] = dh * (1 - self.h[t] * self.h[t])  # tanh' = 1 - h²
+            dh_next = da[t] @ W_hh  # h_{t-1} enters through W_hh
+        return self._weight_grads(da, da)
+
+
+class GRU(_Recurrent):
+    """The gated recurrent unit, as torch.nn.GRU: gates r, z, n in that order,
+    r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
+    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 - z) ⊙ n + z ⊙ h.
+
+    Parameters
+    ----------
+    n_in : int >= 1, the input size.  n_hidden : int >= 1, H.
+    seed : int >= 0, numpy Generator or None (default 0).
+    xp : numpy, cupy or None (the current device).  dtype : a float dtype.
+    """
+
+    cell = "gru"
+
+    def forward(self, x, state=None):
+        xp = get_array_module(x)
+        T, B, _ = x.shape
+        H = self.n_hidden
+        gi = self._project(x)  # (T, B, 3H): the input's part of r, z and n
+        self.gh = xp.empty_like(gi)  # h W_hhᵀ + b_hh, kept: its n part is needed backward
+        self.gates = xp.empty_like(gi)  # r, z, n after their nonlinearities
+        h = xp.empty((T + 1, B, H), dtype=x.dtype)
+        h[0] = self._start(x, state)
+        W_hhT, b_hh = self.params["W_hh"].T, self.params["b_hh"]
+        for t in range(T):
+            gh = self.gh[t] = h[t] @ W_hhT + b_hh
+            rz = self.gates[t, :, :2 * H] = _sigmoid(gi[t, :, :2 * H] + gh[:, :2 * H])
+            r, z = rz[:, :H], rz[:, H:]
+            n = self.gates[t, :, 2 * H:] = xp.tanh(gi[t, :, 2 * H:] + r * gh[:, 2 * H:])
+            h[t + 1] = n + z * (h[t] - n)  # (1 - z) n + z h
+        self.x, self.h_prev, self.h = x, h[:-1], h[1:]
+        self.state = h[T]
+        return self.h
+
+    def backward(self, dy):
+        xp = get_array_module(dy)
+        T, B, H = dy.shape
+        r, z, n = self.gates[..., :H], self.gates[..., H:2 * H], self.gates[..., 2 * H:]
+        # Each rule is linear in dL/dh_t, so its local factor is computed for all steps at once:
+        # h' = (1 - z) n + z h:  dn = dh (1 - z),  dz = dh (h - n);  n = tanh(a_n): (1 - n²)
+        # a_n = gi_n + r ⊙ gh_n: d(gi_n) = da_n, d(gh_n) = r da_n, dr = da_n gh_n
+        # r = σ(a_r), z = σ(a_z): σ' = σ (1 - σ)
+        p_n = (1 - z) * (1 - n * n)
+        p_in = xp.empty_like(self.gates).reshape(T, B, 3, H)  # d(input part)/dh, gates r, z, n
+        p_in[:, :, 0] = p_n * self.gh[..., 2 * H:] * r * (1 - r)
+        p_in[:, :, 1] = (self.h_prev - n) * z * (1 - z)
+        p_in[:, :, 2] = p_n
+        p_hid = p_in.copy()  # d(hidden part)/dh: the same, but for n it is r ⊙ da_n
+        p_hid[:, :, 2] *= r
+        d_in, d_hid = xp.empty_like(p_in), xp.empty_like(p_hid)
+        self.dh = xp.empty_like(dy)
+        dh_next = xp.zeros_like(dy[0])
+        W_hh = self.params["W_hh"]
+        for t in range(T - 1, -1, -1):
+            self.dh[t] = dh = dy[t] + dh_next
+            d_in[t] = dh[:, None, :] * p_in[t]
+            d_hid[t] = dh[:, None, :] * p_hid[t]
+            dh_next = dh * z[t] + d_hid[t].reshape(B, 3 * H) @ W_hh  # directly and via W_hh
+        return self._weight_grads(d_in.reshape(T, B, 3 * H), d_hid.reshape(T, B, 3 * H))
+
+
+class LSTM(_Recurrent):
+    """The long short-term memory unit, as torch.nn.LSTM: gates i, f, g, o in that order,
+    (i, f, o) = σ(·), g = tanh(·) of W_ih x + b_ih + W_hh h + b_hh;
+    c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'). The state is the pair (h, c).
+
+    Parameters
+    ----------
+    n_in : int >= 1, the input size.  n_hidden : int >= 1, H.
+    seed : int >= 0, numpy Generator or None (default 0).
+    xp : numpy, cupy or None (the current device).  dtype : a float dtype.
+    """
+
+    cell = "lstm"
+
+    def forward(self, x, state=None):
+        xp = get_array_module(x)
+        T, B, _ = x.shape
+        H = self.n_hidden
+        # σ(a) = (1 + tanh(a/2)) / 2, so all four gates are one tanh of the pre-activations
+        # scaled by k (1/2 for i, f, o; 1 for g), then times k plus m (1/2 for i, f, o; 0 for g)
+        k = xp.full(4 * H, 0.5, dtype=x.dtype)
+        k[2 * H:3 * H] = 1
+        m = 0.5 - 0.5 * (k == 1)
+        a = self._project(x)
+        a += self.params["b_hh"]
+        a *= k  # for all steps at once
+        W_hhT = self.params["W_hh"].T * k
+        self.gates = xp.empty_like(a)  # i, f, g, o after their nonlinearities
+        h = xp.empty((T + 1, B, H), dtype=x.dtype)
+        c = xp.empty((T + 1, B, H), dtype=x.dtype)
+        h[0], c[0] = self._start(x, state)
+        self.tanh_c = xp.empty((T, B, H), dtype=x.dtype)
+        for t in range(T):
+            g = self.gates[t] = xp.tanh(a[t] + h[t] @ W_hhT) * k + m  # i, f, g, o
+            c[t + 1] = g[:, H:2 * H] * c[t] + g[:, :H] * g[:, 2 * H:3 * H]  # c' = f c + i g
+            tc = self.tanh_c[t] = xp.tanh(c[t + 1])
+            h[t + 1] = g[:, 3 * H:] * tc  # h' = o tanh(c')
+        self.x, self.h_prev, self.h, self.c = x, h[:-1], h[1:], c
+        self.state = (h[T], c[T])
+        return self.h
+
+    def backward(self, dy):
+        xp = get_array_module(dy)
+        T, B, H = dy.shape
+        gt = self.gates
+        i, f, g, o = gt[..., :H], gt[..., H:2 * H], gt[..., 2 * H:3 * H], gt[..., 3 * H:]
+        tc = self.tanh_c
+        # Local factors for all steps at once (each rule is linear in dL/dc_t or dL/dh_t):
+        # h = o tanh(c): dc += dh o (1 - tanh² c), do = dh tanh(c)
+        # c = f c_prev + i g: di = dc g, df = dc c_prev, dg = dc i; then σ' or tanh'
+        dc_dh = o * (1 - tc * tc)
+        p_c = xp.empty((T, B, 3, H), dtype=dy.dtype)  # d(a_i, a_f, a_g)/dc
+        p_c[:, :, 0] = g * i * (1 - i)
+        p_c[:, :, 1] = self.c[:-1] * f * (1 - f)
+        p_c[:, :, 2] = i * (1 - g * g)
+        p_o = tc * o * (1 - o)  # d(a_o)/dh
+        da = xp.empty((T, B, 4, H), dtype=dy.dtype)  # dL/d(pre-activation) of i, f, g, o
+        self.dh = xp.empty_like(dy)
+        dh_next, dc = xp.zeros_like(dy[0]), xp.zeros_like(dy[0])
+        W_hh = self.params["W_hh"]
+        for t in range(T - 1, -1, -1):
+            self.dh[t] = dh = dy[t] + dh_next
+            dc = dc + dh * dc_dh[t]  # through h_t = o tanh(c_t), and from c_{t+1}
+            da[t, :, :3] = dc[:, None, :] * p_c[t]
+            da[t, :, 3] = dh * p_o[t]
+            dc = dc * f[t]  # the cell path: c_{t-1} enters c_t times f, nothing else
+            dh_next = da[t].reshape(B, 4 * H) @ W_hh
+        da = da.reshape(T, B, 4 * H)
+        return self._weight_grads(da, da)
+
+
+LAYERS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
+
+
+def recurrent_layer(cell, n_in, n_hidden, *, seed=0, xp=None, dtype=np.float64):
+    """A recurrent layer by name: RNN, GRU or LSTM.
+
+    Parameters
+    ----------
+    cell : "rnn", "gru" or "lstm".  n_in, n_hidden : ints >= 1.
+    seed : int >= 0, numpy Generator or None (default 0).
+    xp : numpy, cupy or None (the current device).  dtype : a float dtype.
+
+    Returns
+    -------
+    RNN, GRU or LSTM layer, its parameters on xp's device.
+    """
+    cell = check_choice(cell, "cell", LAYERS)
+    return LAYERS[cell](n_in, n_hidden, seed=seed, xp=xp, dtype=dtype)
+
+
+def check_sequences(x, name, n_in=None, xp=None):
+    """x as a finite float array (T, batch, n_in), with n_in features when given.
+
+    Parameters
+    ----------
+    x : array-like (T, batch, n_in).  name : str, the argument's name in messages.
+    n_in : int or None.  xp : numpy, cupy or None (x's own module).
+
+    Returns
+    -------
+    float array (T, batch, n_in) on module xp.
+    """
+    x = check_array(x, name, ndim=(3,), xp=xp)
+    if n_in is not None and x.shape[2] != n_in:
+        raise ValueError(f"{name} has {x.shape[2]} features per step (shape {x.shape}, laid "
+                         f"out (T, batch, n_in)), but the layer takes {n_in}")
+    return x
+
+
+class SequenceModel(Layer):
+    """A recurrent layer and a Dense readout: logits at every step (readout="all", for a
+    language model) or after the last step only (readout="last", for a classifier).
+
+    Parameters
+    ----------
+    cell : "rnn", "gru" or "lstm".  n_in, n_hidden, n_out : ints >= 1.
+    readout : "all" (outputs (T, batch, n_out)) or "last" (outputs (batch, n_out)).
+    seed : int >= 0, numpy Generator or None (default 0).
+    xp : numpy, cupy or None (the current device).  dtype : a float dtype.
+    """
+
+    def __init__(self, cell, n_in, n_hidden, n_out, *, readout="all", seed=0, xp=None,
+                 dtype=np.float64):
+        rng = rng_from(seed)
+        self.readout = check_choice(readout, "readout", {"all", "last"})
+        self.rnn = recurrent_layer(cell, n_in, n_hidden, seed=rng, xp=xp, dtype=dtype)
+        self.out = Dense(check_int(n_hidden, "n_hidden"), check_int(n_out, "n_out"),
+                         seed=rng, xp=xp, dtype=dtype)
+
+    @property
+    def params(self):
+        """The recurrent layer's parameters ('rnn.W_ih', ...) then the readout's ('out.W',
+        'out.b')."""
+        return {**{f"rnn.{k}": v for k, v in self.rnn.params.items()},
+                **{f"out.{k}": v for k, v in self.out.params.items()}}
+
+    @property
+    def grads(self):
+        """The gradients of the last backward, keyed as params."""
+        return {**{f"rnn.{k}": self.rnn.grads[k] for k in self.rnn.params},
+                **{f"out.{k}": self.out.grads[k] for k in self.out.params}}
+
+    def __call__(self, x, state=None):
+        """forward(x, state) once x and state are checked (see the recurrent layer's call).
+
+        Parameters
+        ----------
+        x : (T, batch, n_in) array.  state : None or the recurrent layer's state.
+
+        Returns
+        -------
+        logits (T, batch, n_out) for readout="all", (batch, n_out) for "last".
+        """
+        return self.forward(self.rnn._check_call(x, state), state)
+
+    def forward(self, x, state=None):
+        h = self.rnn.forward(x, state)
+        if self.readout == "last":
+            return self.out.forward(h[-1])
+        T, B, H = h.shape
+        return self.out.forward(h.reshape(T * B, H)).reshape(T, B, -1)
+
+    def backward(self, dz):
+        xp = get_array_module(dz)
+        h = self.rnn.h
+        if self.readout == "last":
+            dh = xp.zeros_like(h)
+            dh[-1] = self.out.backward(dz)
+        else:
+            T, B, _ = dz.shape
+            dh = self.out.backward(dz.reshape(T * B, -1)).reshape(h.shape)
+        return self.rnn.backward(dh)
+
+    def __repr__(self):
+        return f"SequenceModel({self.rnn!r}, readout={self.readout!r})"
+
+
+def _sequence_loss(model, x, y):
+    """The mean softmax cross-entropy of model on (x, y), and dL/dlogits."""
+    z = model.forward(x)
+    loss = SoftmaxCrossEntropy()
+    value = loss.forward(z.reshape(-1, z.shape[-1]), y.reshape(-1))
+    return value, loss.backward().reshape(z.shape)
+
+
+def gradient_check(model, x, y=None, *, eps=1e-6, seed=0):
+    """Relative error between backpropagation through time and central differences, for
+    dL/dx and every parameter of a recurrent layer or a SequenceModel (use float64).
+
+    L is Σ model(x) ⊙ R for a fixed random R when y is None, else the mean cross-entropy of
+    the model's logits against the labels y.
+
+    Parameters
+    ----------
+    model : RNN, GRU, LSTM or SequenceModel.  x : (T, batch, n_in) array.
+    y : None, or labels: (T, batch) for readout="all", (batch,) for readout="last".
+    eps : float > 0, the central-difference step.  seed : the seed of R (default 0).
+
+    Returns
+    -------
+    dict of floats in [0, 1]: "x", then one entry per parameter.
+    """
+    if not isinstance(model, (_Recurrent, SequenceModel)):
+        raise TypeError(f"model must be a recurrent layer or a SequenceModel, got "
+                        f"{type(model).__name__}")
+    eps = check_real(eps, "eps", low=0, low_open=True)
+    n_in = model.n_in if isinstance(model, _Recurrent) else model.rnn.n_in
+    xp = get_array_module(next(iter(model.params.values())))
+    x = check_sequences(x, "x", n_in, xp).copy()
+    if y is None:
+        R = xp.asarray(rng_from(seed).standard_normal(model.forward(x).shape), dtype=x.dtype)
+
+        def scalar():
+            return (model.forward(x) * R).sum()
+
+        def backward():
+            return model.backward(R)
+    else:
+        if not isinstance(model, SequenceModel):
+            raise TypeError("labels y need a SequenceModel (a bare layer has no readout)")
+        n_out = model.out.params["W"].shape[1]
+        shape = x.shape[:2] if model.readout == "all" else x.shape[1:2]
+        y = check_int_array(y, "y", high=n_out, ndim=len(shape), xp=xp)
+        if y.shape != shape:
+            raise ValueError(f"y must have shape {shape}, got {y.shape}")
+
+        def scalar():
+            return _sequence_loss(model, x, y)[0]
+
+        def backward():
+            return model.backward(_sequence_loss(model, x, y)[1])
+
+    dx = backward()
+    analytic = {"x": dx, **model.grads}
+    arrays = {"x": x, **model.params}
+    return {name: _relative_error(analytic[name], _numerical_gradient(scalar, arr, eps))
+            for name, arr in arrays.items()}
+
+
+def gradient_norms_through_time(layer, x, *, seed=0):
+    """‖∂L/∂h_t‖ for every step t, L = h_T · u for a fixed random unit vector u: how much the
+    last output depends on the state t steps before (vanishing or exploding gradients).
+
+    Parameters
+    ----------
+    layer : RNN, GRU or LSTM.  x : (T, batch, n_in) array.
+    seed : the seed of u (default 0).
+
+    Returns
+    -------
+    float64 NumPy array (T,): the norms, averaged over the batch; entry T - 1 is ‖u‖ = 1.
+    """
+    if not isinstance(layer, _Recurrent):
+        raise TypeError(f"layer must be RNN, GRU or LSTM, got {type(layer).__name__}")
+    x = layer._check_call(x, None)
+    xp = get_array_module(x)
+    layer.forward(x)
+    u = rng_from(seed).standard_normal(layer.n_hidden)
+    dy = xp.zeros_like(layer.h)
+    dy[-1] = xp.asarray(u / np.linalg.norm(u), dtype=x.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        layer.backward(dy)
+        norms = backend.to_numpy(xp.sqrt((layer.dh * layer.dh).sum(axis=2)).mean(axis=1))
+    return norms.astype(np.float64)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def fit(model, x, y, *, steps=100, batch_size=32, lr=0.01, optimizer="adam", clip=1.0,
+        seed=0, progress=False, callback=None):
+    """Train a SequenceModel with softmax cross-entropy on random mini-batches.
+
+    Each step draws batch_size sequences (columns of x), backpropagates through time, clips
+    the gradients' global norm to clip (None: no clipping) and takes one optimizer step.
+    A loss or gradient that is not finite stops training with a ValueError saying so.
+
+    Parameters
+    ----------
+    model : SequenceModel.  x : (T, n_sequences, n_in) array on the model's device.
+    y : int labels on x's device: (T, n_sequences) for readout="all", (n_sequences,) for
+        readout="last", each in [0, n_out).
+    steps : int >= 1.  batch_size : int >= 1 (at most n_sequences is used).
+    lr : float > 0.  optimizer : "adam" or "sgd", built from model.params.values().
+    clip : float > 0 or None, the largest global gradient norm.
+    seed : the batches, int >= 0, numpy Generator or None.
+    progress : bool, a tqdm progress bar.
+    callback : None or f(step, loss), called after every step (step counts from 1).
+
+    Returns
+    -------
+    list of steps floats, the training loss of each step.
+    """
+    if not isinstance(model, SequenceModel):
+        raise TypeError(f"model must be a SequenceModel, got {type(model).__name__}")
+    xp = get_array_module(model.out.params["W"])
+    x = check_sequences(x, "x", model.rnn.n_in, xp)
+    n_out = model.out.params["W"].shape[1]
+    shape = x.shape[:2] if model.readout == "all" else x.shape[1:2]
+    y = check_int_array(y, "y", high=n_out, ndim=len(shape), xp=xp)
+    if y.shape != shape:
+        raise ValueError(f"y must have shape {shape} for x of shape {x.shape}, got {y.shape}")
+    steps, batch_size = check_int(steps, "steps"), check_int(batch_size, "batch_size")
+    lr = check_real(lr, "lr", low=0, low_open=True)
+    name = check_choice(optimizer, "optimizer", {"adam", "sgd"})
+    if clip is not None:
+        clip = check_real(clip, "clip", low=0, low_open=True)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    opt = (Adam if name == "adam" else SGD)(list(model.params.values()), lr=lr)
+    return _fit(model, x, y, opt, steps, batch_size, clip, rng_from(seed), progress, callback)
+
+
+def _progress(iterable, total, show):
+    if not show:
+        return iterable
+    from tqdm.auto import tqdm  # a widget bar in a notebook, a text bar in a terminal
+
+    return tqdm(iterable, total=total, desc="training")
+
+
+def _one_blas_thread(xp, size):
+    """One BLAS thread on the CPU while training with small per-step products (size, the
+    batch times G·H, below 2¹⁴): waking a second thread for each costs more than it saves
+    (several times more on a busy machine). Nothing on the GPU, or without threadpoolctl."""
+    if xp is not np or size >= 2**14:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def _fit(model, x, y, opt, steps, batch_size, clip, rng, progress, callback):
+    size = min(batch_size, x.shape[1]) * model.rnn.params["W_hh"].shape[0]
+    with _one_blas_thread(get_array_module(x), size):
+        return _fit_loop(model, x, y, opt, steps, batch_size, clip, rng, progress, callback)
+
+
+def _fit_loop(model, x, y, opt, steps, batch_size, clip, rng, progress, callback):
+    xp = get_array_module(x)
+    n = x.shape[1]
+    batch_size = min(batch_size, n)
+    losses = []
+    bar = _progress(range(1, steps + 1), steps, progress)
+    for step in bar:
+        cols = xp.asarray(rng.choice(n, batch_size, replace=False))
+        yb = y[:, cols] if model.readout == "all" else y[cols]
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, dz = _sequence_loss(model, x[:, cols], yb)
+            model.backward(dz)
+            grads = list(model.grads.values())
+            norm = clip_grad_norm(grads, clip if clip is not None else math.inf)
+        value = float(value)
+        if not (math.isfinite(value) and math.isfinite(norm)):
+            raise ValueError(f"training diverged at step {step}: the loss is {value} and the "
+                             f"gradient norm {norm}; lower lr or clip the gradients")
+        opt._step(grads)
+        losses.append(value)
+        if hasattr(bar, "set_postfix") and step % 10 == 0:
+            bar.set_postfix(loss=f"{value:.3f}")
+        if callback is not None:
+            callback(step, value)
+    return losses
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def parity_data(n, length, *, running=False, seed=0, xp=None):
+    """Random bit sequences and their parity (1 when the number of ones is odd).
+
+    Parameters
+    ----------
+    n : int >= 1, the number of sequences.  length : int >= 1, T.
+    running : bool; True gives the parity of the bits so far at every step.
+    seed : int >= 0, numpy Generator or None (default 0).
+    xp : numpy, cupy or None (the current device).
+
+    Returns
+    -------
+    (x, y): x float64 (T, n, 1) of 0s and 1s; y int64 parities, (n,) of the whole sequence,
+    or (T, n) for running=True; on xp's device.
+    """
+    n, length = check_int(n, "n"), check_int(length, "length")
+    if not isinstance(running, bool):
+        raise TypeError(f"running must be True or False, got {type(running).__name__}")
+    bits = rng_from(seed).integers(0, 2, (length, n))
+    xp = xp or backend.xp()
+    y = bits.cumsum(axis=0) % 2 if running else bits.sum(axis=0) % 2
+    return xp.asarray(bits[:, :, None], dtype=np.float64), xp.asarray(y)
+
+
+def encode_chars(text, vocab=None):
+    """text as character ids, and the vocabulary (its distinct characters, sorted).
+
+    Parameters
+    ----------
+    text : str, not empty.  vocab : None (build it from text) or a str of distinct
+        characters: every character of text must be in it.
+
+    Returns
+    -------
+    (ids, vocab): int64 NumPy array (len(text),), and the vocabulary as a str.
+    """
+    if not isinstance(text, str) or not text:
+        raise (TypeError if not isinstance(text, str) else ValueError)(
+            "text must be a non-empty str")
+    if vocab is None:
+        vocab = "".join(sorted(set(text)))
+    vocab = _check_vocab(vocab)
+    index = {ch: i for i, ch in enumerate(vocab)}
+    unknown = sorted(set(text) - set(index))
+    if unknown:
+        raise ValueError(f"text has characters outside the vocabulary: {''.join(unknown)!r}")
+    return np.fromiter(map(index.__getitem__, text), dtype=np.int64, count=len(text)), vocab
+
+
+def _check_vocab(vocab):
+    if not isinstance(vocab, str) or not vocab:
+        raise TypeError("vocab must be a non-empty str of distinct characters")
+    if len(set(vocab)) != len(vocab):
+        raise ValueError("vocab must not repeat a character")
+    return vocab
+
+
+def one_hot(ids, n_classes, *, dtype=np.float64):
+    """Rows of the identity: out[..., k] = 1 where ids == k.
+
+    Parameters
+    ----------
+    ids : int array of any shape, entries in [0, n_classes).
+    n_classes : int >= 1.  dtype : a float dtype.
+
+    Returns
+    -------
+    array ids.shape + (n_classes,), on ids' device.
+    """
+    n_classes = check_int(n_classes, "n_classes")
+    ids = check_int_array(ids, "ids", high=n_classes)
+    xp = get_array_module(ids)
+    return (ids[..., None] == xp.arange(n_classes)).astype(_check_dtype(dtype))
+
+
+def windows(ids, length, *, stride=None):
+    """Overlapping windows of a sequence of ids, time-major, and the ids that follow each.
+
+    Parameters
+    ----------
+    ids : 1-D int array.  length : int >= 1, T, less than len(ids).
+    stride : int >= 1 or None (length: windows side by side).
+
+    Returns
+    -------
+    (inputs, targets): int arrays (T, n_windows), targets[t] = inputs[t + 1] one step on.
+    """
+    ids = check_int_array(ids, "ids", ndim=1)
+    length = check_int(length, "length", high=ids.size - 1, high_is="len(ids) - 1")
+    stride = length if stride is None else check_int(stride, "stride")
+    xp = get_array_module(ids)
+    starts = xp.arange(0, ids.size - length, stride)
+    index = starts[None, :] + xp.arange(length)[:, None]
+    return ids[index], ids[index + 1]
+
+
+def sample_text(model, vocab, prefix, n_chars, *, temperature=1.0, seed=0):
+    """Characters drawn one at a time from a character language model, after a prefix.
+
+    The prefix is read in one pass; then each new character is drawn from
+    softmax(logits / temperature) and fed back in, the recurrent state carried along.
+
+    Parameters
+    ----------
+    model : SequenceModel with readout="all", n_in = n_out = len(vocab).
+    vocab : str, the model's characters.  prefix : str of characters in vocab, not empty.
+    n_chars : int >= 1.  temperature : float > 0.  seed : int >= 0, Generator or None.
+
+    Returns
+    -------
+    str: prefix followed by n_chars drawn characters.
+    """
+    if not isinstance(model, SequenceModel) or model.readout != "all":
+        raise TypeError("model must be a SequenceModel with readout='all'")
+    vocab = _check_vocab(vocab)
+    if model.rnn.n_in != len(vocab) or model.out.params["W"].shape[1] != len(vocab):
+        raise ValueError(f"vocab has {len(vocab)} characters, the model reads "
+                         f"{model.rnn.n_in} and writes {model.out.params['W'].shape[1]}")
+    if not isinstance(prefix, str) or not prefix:
+        raise TypeError("prefix must be a non-empty str")
+    unknown = sorted(set(prefix) - set(vocab))
+    if unknown:
+        raise ValueError(f"prefix has characters outside the vocabulary: {''.join(unknown)!r}")
+    n_chars = check_int(n_chars, "n_chars")
+    temperature = check_real(temperature, "temperature", low=0, low_open=True)
+    rng = rng_from(seed)
+    W = model.out.params["W"]
+    xp, dtype = get_array_module(W), W.dtype
+    ids, _ = encode_chars(prefix, vocab)
+    eye = xp.eye(len(vocab), dtype=dtype)
+    z = model.forward(eye[xp.asarray(ids)][:, None, :])[-1, 0]
+    out = []
+    for _ in range(n_chars):
+        logits = backend.to_numpy(z).astype(np.float64) / temperature
+        p = np.exp(logits - logits.max())
+        k = int(rng.choice(p.size, p=p / p.sum()))
+        out.append(vocab[k])
+        z = model.forward(eye[k:k + 1][None], model.rnn.state)[-1, 0]
+    return prefix + "".join(out)
+
