@@ -4,6 +4,7 @@
 #                   (in parallel on every core; PYTEST_ARGS= for one process)
 #   make notebooks  re-execute the lessons (LESSONS=lessons/01_cosine_similarity.md for one)
 #   make bench      the benchmarks in bench/, CPU and (when present) GPU
+#   make book       the course as an HTML book in book/_build/html (from the executed lessons)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,7 +15,7 @@ BENCHES := $(filter-out bench/_%,$(wildcard bench/*.py))
 # JupyterLab refuses to run as root without --allow-root (containers, many cloud machines).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test notebooks bench venv clean
+.PHONY: lab test notebooks bench book venv clean
 
 venv: $(READY)
 
@@ -52,5 +53,9 @@ notebooks: $(READY)
 bench: $(READY)
 	@for b in $(BENCHES); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# The stored .ipynb are the pages (nothing re-executed); see book/build.py.
+book: $(READY)
+	$(BIN)/python book/build.py
+
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) book/_build
