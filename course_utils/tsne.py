@@ -14,8 +14,12 @@ follows its data: NumPy in, NumPy out; CuPy in, CuPy out; random numbers are dra
 on the host and moved, so a seed gives the same embedding on the CPU and the GPU.
 """
 
+import contextlib
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
+
+import numpy as np
 
 from ._checks import check_array, check_choice, check_int, check_real, rng_from
 from .backend import get_array_module
@@ -125,6 +129,8 @@ def _check_P(P, name="P"):
         raise ValueError(f"{name} must be square (n, n), got shape {P.shape}")
     if bool((P < 0).any()):
         raise ValueError(f"{name} must be non-negative")
+    if not bool(get_array_module(P).allclose(P, P.T, rtol=1e-6, atol=0)):
+        raise ValueError(f"{name} must be symmetric (the joint P of affinities)")
     return P
 
 
@@ -156,43 +162,83 @@ def tsne_gradient(P, Y, exaggeration=1.0):
     return float(kl), grad
 
 
-BLOCK = 2**18  # entries of the (rows, n) slab worked on at once: it stays in the CPU's cache
+BLOCK = 2**18  # entries of the slab worked on at once: it stays in the CPU's cache
 
 
-def _gradient(P, Y, exaggeration, with_kl):
-    """(KL or None, gradient): 4 [α Σⱼ pᵢⱼ wᵢⱼ (yᵢ - yⱼ) - Σⱼ wᵢⱼ² (yᵢ - yⱼ) / Z], a slab of
-    rows at a time (Σⱼ fᵢⱼ (yᵢ - yⱼ) = yᵢ Σⱼ fᵢⱼ - (F Y)ᵢ), Z = Σ_{i≠j} wᵢⱼ added up on the way."""
+def _gradient(P, Y, exaggeration, with_kl, pool=None):
+    """(KL or None, gradient): 4 [α Σⱼ pᵢⱼ wᵢⱼ (yᵢ - yⱼ) - Σⱼ wᵢⱼ² (yᵢ - yⱼ) / Z], with
+    Σⱼ fᵢⱼ (yᵢ - yⱼ) = yᵢ Σⱼ fᵢⱼ - (F Y)ᵢ and Z = Σ_{i≠j} wᵢⱼ.
+
+    P and W are symmetric, so only the upper triangle is computed, a slab of rows s:e at a
+    time (see _slab): every pair is formed once, half the work of the full (n, n). The slabs
+    are independent; with a pool (a concurrent.futures executor) they run on its threads,
+    and their parts are added up in slab order, so the result does not depend on the pool."""
     xp = get_array_module(Y)
-    n = len(Y)
-    attract, repel = xp.empty_like(Y), xp.empty_like(Y)
+    n, dims = Y.shape
+    ones = xp.ones((n, 1), dtype=Y.dtype)
+    Y1 = xp.concatenate([Y, ones], axis=1)  # (n, dims + 1)
+    # Y[i, c] - Y[j, c] = [Y[i, c] 1] · [1 -Y[j, c]]: a matrix product of two exact terms,
+    # so the same rounded difference as a broadcast subtraction, at the speed of BLAS
+    left = [xp.concatenate([Y[:, c:c + 1], ones], axis=1) for c in range(dims)]
+    right = [xp.concatenate([ones, -Y[:, c:c + 1]], axis=1).T for c in range(dims)]
+    bounds = [0]
+    while bounds[-1] < n:  # slabs of about BLOCK entries each
+        bounds.append(min(n, bounds[-1] + max(1, BLOCK // (n - bounds[-1]))))
+    ranges = list(zip(bounds[:-1], bounds[1:], strict=True))
+
+    def slab(s_e):
+        return _slab(P, Y1, left, right, *s_e, with_kl)
+
+    parts = (map if pool is None else pool.map)(slab, ranges)
+    attract, repel = xp.zeros_like(Y1), xp.zeros_like(Y1)  # F [Y 1] for F = P ∘ W, W ∘ W
     Z, plogp_w, p_sum = 0.0, 0.0, 0.0
-    rows = max(1, BLOCK // n)
-    for s in range(0, n, rows):
-        e = min(s + rows, n)
-        W = Y[s:e, None, 0] - Y[None, :, 0]
-        W *= W
-        for c in range(1, Y.shape[1]):
-            d = Y[s:e, None, c] - Y[None, :, c]
-            W += d * d
-        W += 1
-        xp.reciprocal(W, out=W)  # wᵢⱼ = 1 / (1 + ‖yᵢ - yⱼ‖²); wᵢᵢ = 1, taken out of Z below
-        Z = Z + W.sum()
-        A = P[s:e] * W
-        attract[s:e] = A.sum(axis=1)[:, None] * Y[s:e] - A @ Y
-        if with_kl:
-            p = P[s:e]
-            positive = p > 0
-            plogp_w = plogp_w + xp.where(positive, p * xp.log(xp.where(positive, p, 1) / W),
-                                         0).sum()
-            p_sum = p_sum + p.sum()
-        W *= W
-        repel[s:e] = W.sum(axis=1)[:, None] * Y[s:e] - W @ Y
-    Z = Z - n
+    for (s, e), (to_slab, to_rest, sums) in zip(ranges, parts, strict=True):
+        attract[s:e] += to_slab[0]
+        attract[e:] += to_rest[0]
+        repel[s:e] += to_slab[1]
+        repel[e:] += to_rest[1]
+        Z, plogp_w, p_sum = Z + sums[0], plogp_w + sums[1], p_sum + sums[2]
+    Z = Z - n  # wᵢᵢ = 1 was counted for every i
     kl = None
     if with_kl:  # α Σ p log(αp / w) + log Z: KL(P ‖ Q) when α = 1 (Σ p = 1)
         kl = exaggeration * (plogp_w + math.log(exaggeration) * p_sum) + xp.log(Z)
-    grad = attract * (4 * exaggeration) - repel * (4 / Z)
-    return kl, grad
+    attract = attract[:, dims:] * Y - attract[:, :dims]  # yᵢ Σⱼ fᵢⱼ - (F Y)ᵢ
+    repel = repel[:, dims:] * Y - repel[:, :dims]
+    return kl, attract * (4 * exaggeration) - repel * (4 / Z)
+
+
+def _slab(P, Y1, left, right, s, e, with_kl):
+    """Rows s:e against columns s:n of F = P ∘ W and W ∘ W, times [Y 1]: the square part
+    (s:e, s:e) serves rows s:e, the part right of it (s:e, e:n) serves rows s:e directly and
+    rows e:n through its transpose; [Y 1] gives F Y and the row sums of F in one product.
+    Returns ((P∘W, W∘W) [Y 1] for rows s:e, the same for rows e:n, (Σ W, Σ p log(p/w), Σ p)),
+    each sum over the slab's pairs in both orders."""
+    xp = get_array_module(Y1)
+    W = left[0][s:e] @ right[0][:, s:]  # (e - s, n - s): rows s:e, columns s:n
+    W *= W
+    for c in range(1, len(left)):
+        d = left[c][s:e] @ right[c][:, s:]
+        d *= d
+        W += d
+    W += 1
+    xp.reciprocal(W, out=W)  # wᵢⱼ = 1 / (1 + ‖yᵢ - yⱼ‖²)
+    k = e - s  # the square part is [:, :k], counted once; the rest [:, k:], twice
+
+    def both_orders(F):
+        return F[:, :k].sum() + 2 * F[:, k:].sum()
+
+    sums = [both_orders(W), 0.0, 0.0]
+    p = P[s:e, s:]
+    A = p * W
+    to_slab, to_rest = [A @ Y1[s:]], [A[:, k:].T @ Y1[s:e]]
+    if with_kl:
+        positive = p > 0
+        sums[1] = both_orders(xp.where(positive, p * xp.log(xp.where(positive, p, 1) / W), 0))
+        sums[2] = both_orders(p)
+    W *= W
+    to_slab.append(W @ Y1[s:])
+    to_rest.append(W[:, k:].T @ Y1[s:e])
+    return to_slab, to_rest, sums
 
 
 def tsne(X, n_components=2, perplexity=30.0, *, max_iter=1000, learning_rate="auto",
@@ -259,21 +305,40 @@ def _tsne(X, Y, perplexity, max_iter, learning_rate, early_exaggeration):
     aff = _affinities(X, perplexity, 1e-5, 100)
     P = aff.P.astype(X.dtype, copy=False)
     history = []
-    for stage, (alpha, momentum, iters) in enumerate(
-            [(early_exaggeration, 0.5, EXPLORATION_ITER), (1.0, 0.8, max_iter - EXPLORATION_ITER)]):
-        Y = _descend(P, Y, alpha, momentum, iters, learning_rate,
-                     EXPLORATION_ITER * stage, history)
-    kl, _ = _gradient(P, Y, 1.0, True)
+    with _slab_threads(get_array_module(X)) as pool:
+        for stage, (alpha, momentum, iters) in enumerate(
+                [(early_exaggeration, 0.5, EXPLORATION_ITER),
+                 (1.0, 0.8, max_iter - EXPLORATION_ITER)]):
+            Y = _descend(P, Y, alpha, momentum, iters, learning_rate,
+                         EXPLORATION_ITER * stage, history, pool)
+        kl, _ = _gradient(P, Y, 1.0, True, pool)
     return TSNEResult(Y, float(kl), history, aff)
 
 
-def _descend(P, Y, alpha, momentum, iters, learning_rate, start, history):
+@contextlib.contextmanager
+def _slab_threads(xp):
+    """On the CPU, a pool of as many threads as NumPy's BLAS may use (1 under
+    OMP_NUM_THREADS=1 or threadpool_limits(1)), each slab's products on one BLAS thread:
+    the slabs' products are too small for BLAS to split well, but NumPy releases the GIL in
+    them, so whole slabs run side by side. None (no pool) for one thread or the GPU."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threads = max((pool["num_threads"] for pool in threadpool_info()
+                   if pool["user_api"] == "blas"), default=1)
+    if xp is not np or threads < 2:
+        yield None
+        return
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+        yield pool
+
+
+def _descend(P, Y, alpha, momentum, iters, learning_rate, start, history, pool):
     """Gradient descent with momentum and gains (Jacobs' delta-bar-delta), in place."""
     xp = get_array_module(Y)
     update, gains = xp.zeros_like(Y), xp.ones_like(Y)
     for i in range(iters):
         log = (start + i + 1) % 50 == 0
-        kl, grad = _gradient(P, Y, alpha, log)
+        kl, grad = _gradient(P, Y, alpha, log, pool)
         if log:
             history.append((start + i + 1, float(kl)))
         same_sign = update * grad >= 0  # still going the same way: damp that gain

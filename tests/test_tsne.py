@@ -1,4 +1,5 @@
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -56,6 +57,18 @@ def test_slabs_of_rows_give_the_same_gradient(monkeypatch):
     np.testing.assert_allclose(whole[1], sliced[1], atol=1e-14)
 
 
+def test_slabs_on_threads_give_exactly_the_gradient_of_one_thread(monkeypatch):
+    """The slabs' parts are added in slab order, whichever thread finished first."""
+    P = affinities(DIGITS[:60], 10.0).P.astype(np.float32)
+    Y = np.random.default_rng(3).normal(size=(60, 2)).astype(np.float32)
+    monkeypatch.setattr(tsne_module, "BLOCK", 5 * 60)
+    alone = tsne_module._gradient(P, Y, 4.0, True)
+    with ThreadPoolExecutor(3) as pool:
+        for _ in range(5):
+            pooled = tsne_module._gradient(P, Y, 4.0, True, pool)
+            assert pooled[0] == alone[0] and np.array_equal(pooled[1], alone[1])
+
+
 def test_trustworthiness_within_0_01_of_scikit_learns_tsne():
     X = DIGITS[:200]
     ours = tsne(X, perplexity=20.0, max_iter=400)
@@ -101,7 +114,8 @@ test_bad_input_names_the_argument = names_the_argument({
     "init": (lambda v: tsne(X20, perplexity=5.0, init=v), ["spectral", np.ones((20, 3)),
                                                            np.ones((19, 2))]),
     "n_components": (lambda v: tsne(X20, v, perplexity=5.0), [0, 2.0, 100]),
-    "P": (lambda v: tsne_gradient(v, np.ones((3, 2))), [-np.ones((3, 3)), np.ones((3, 2))]),
+    "P": (lambda v: tsne_gradient(v, np.ones((3, 2))), [-np.ones((3, 3)), np.ones((3, 2)),
+                                                          np.triu(np.ones((3, 3)))]),
     "Y": (lambda v: tsne_gradient(np.ones((3, 3)), v), [np.ones((4, 2)), np.full((3, 2),
                                                                                    np.nan)]),
     "exaggeration": (lambda v: tsne_gradient(np.ones((3, 3)), np.ones((3, 2)), v), [0.0]),
