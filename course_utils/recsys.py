@@ -363,27 +363,33 @@ def _objective(model, train):
 
 
 def _sparse(rows, cols, n_rows, n_cols):
-    """A function values -> S @ dense, for the sparse S (n_rows, n_cols) with
-    S[rows[k], cols[k]] = values[k]: for each row r, the sum over its ratings k of
-    values[k] * dense[cols[k]]. SciPy's CSR on the CPU (its structure built once, reused for
-    every values); on the GPU one bincount over the flattened (row, column) indices."""
+    """A function (values, dense) -> S @ dense, for the sparse S (n_rows, n_cols) with
+    S[rows[k], cols[k]] = values[k] (1 when values is None): for each row r, the sum over its
+    ratings k of values[k] * dense[cols[k]]. SciPy's CSR on the CPU (its structure built once,
+    reused for every values); on the GPU one bincount over the flattened (row, column)
+    indices."""
     xp = get_array_module(rows)
     if xp is np:
         import scipy.sparse
 
         order = np.argsort(rows, kind="stable")
         indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_rows))])
-        indices = cols[order]
+        ones = scipy.sparse.csr_array((np.ones(len(rows)), cols[order], indptr),
+                                      shape=(n_rows, n_cols))
+        S = ones.copy()
 
         def product(values, dense):
-            S = scipy.sparse.csr_array((values[order], indices, indptr), shape=(n_rows, n_cols))
+            if values is None:
+                return ones @ dense
+            np.take(values, order, out=S.data)  # the same structure, new values
             return S @ dense
         return product
 
     def product(values, dense):
         width = dense.shape[1]
         flat = (rows[:, None] * width + xp.arange(width)).ravel()
-        return xp.bincount(flat, weights=(values[:, None] * dense[cols]).ravel(),
+        weights = dense[cols] if values is None else values[:, None] * dense[cols]
+        return xp.bincount(flat, weights=weights.ravel(),
                            minlength=n_rows * width).reshape(n_rows, width)
     return product
 
@@ -399,7 +405,7 @@ def _solve_side(row_sums, rows, target, features, n_rows, lam, weighted):
     where = np.empty((D, D), dtype=np.int64)  # entry (j, k) of A is column where[j, k] of T
     where[upper, lower] = where[lower, upper] = np.arange(len(upper))
     upper, lower = xp.asarray(upper), xp.asarray(lower)
-    T = row_sums(xp.ones_like(target), features[:, upper] * features[:, lower])
+    T = row_sums(None, features[:, upper] * features[:, lower])  # S's values all 1
     weight = xp.maximum(xp.bincount(rows, minlength=n_rows), 1) if weighted else xp.ones(n_rows)
     T[:, xp.asarray(np.diag(where))] += lam * weight[:, None]  # no ratings: lam I x = 0, x = 0
     A = T[:, xp.asarray(where.ravel())].reshape(n_rows, D, D)
