@@ -16,7 +16,6 @@ Rounds are interleaved so that a slow spell of the machine hits every contender 
 """
 
 import copy
-import shutil
 import time
 
 import numpy as np
@@ -72,14 +71,6 @@ def sweep_by_rows(model, train):
     return model
 
 
-def spark_available():
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which("java") is not None
-
-
 def main():
     args, status = start(__doc__, "20 000 ratings; no Spark, no 1M run", rounds=5)
     n_ratings = 20_000 if args.quick else 100_000
@@ -111,7 +102,8 @@ def main():
         report("GPU, one ALS sweep, same data", gpu, "batched (CuPy)")
     if args.quick:
         return
-    if spark_available():
+    missing = recsys.spark_missing()
+    if missing is None:
         spark = recsys.spark_session()
         timings = {}
         for n_iters in (1, 6, 1, 6):  # the first pair warms the JVM up; the second is timed
@@ -128,7 +120,7 @@ def main():
         print(f"    test RMSE after 6 iterations: Spark {rmse(theirs, test):.4f}, ours "
               f"(the same model) {rmse(same, test):.4f}")
     else:
-        print('  Spark: not installed (pip install -e ".[spark]" and a Java runtime)')
+        print(f"  {missing}: no Spark comparison")
     big = generate_ratings(6040, 3706, 1_000_000, seed=0, xp=np)
     big_train, big_test = split_ratings(big, 5, 0, seed=0)
     big_begin = fit_als(big_train, K, LAM, 0, seed=0)

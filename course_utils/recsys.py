@@ -683,6 +683,28 @@ def _user_similarity(train):
 # ----------------------------------------------------------------------------- Spark
 
 
+def spark_missing():
+    """Why Spark cannot run here, in one line with what to install, or None when it can:
+    pyspark importable and a Java runtime on the PATH or under JAVA_HOME.
+
+    Returns
+    -------
+    str or None
+    """
+    import importlib.util
+    import os
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None:
+        return 'Spark needs pyspark: pip install -e ".[spark]"'
+    java_home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (
+            java_home and os.access(os.path.join(java_home, "bin", "java"), os.X_OK)):
+        return ("Spark needs a Java runtime (17 or later), e.g. "
+                "apt-get install default-jre-headless")
+    return None
+
+
 def spark_session(cores=2, *, quiet=True):
     """A local Apache Spark session for small fits: local[cores], no web UI, no progress bars,
     2 shuffle partitions, adaptive query execution off, the JVM options of JVM_OPTIONS, log
@@ -700,17 +722,14 @@ def spark_session(cores=2, *, quiet=True):
     pyspark.sql.SparkSession (the active one when a session already runs)
     """
     import os
-    import shutil
     import sys
 
     cores = check_int(cores, "cores")
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as err:
-        raise ImportError('spark_session needs pyspark: pip install -e ".[spark]"') from err
-    if shutil.which("java") is None and "JAVA_HOME" not in os.environ:
-        raise RuntimeError("spark_session needs a Java runtime (17 or later), e.g. "
-                           "apt-get install default-jre-headless")
+    missing = spark_missing()
+    if missing is not None:
+        raise RuntimeError(missing)
+    from pyspark.sql import SparkSession
+
     builder = (SparkSession.builder.master(f"local[{cores}]").appName("course_utils.recsys")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")

@@ -23,7 +23,7 @@ NOT_PROPERTIES = {
     "density": {"MixtureFit"},
     "games": {"Match", "Tournament", "Strategy"},
     "engine": {"Match", "Tournament", "Strategy"},
-    "recsys": {"spark_session", "fit_spark_als"},  # Spark: the tests marked spark
+    "recsys": {"spark_missing", "spark_session", "fit_spark_als"},  # Spark: the tests marked spark
 }
 
 

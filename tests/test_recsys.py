@@ -1,4 +1,3 @@
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -365,11 +364,29 @@ def test_every_function_follows_its_data_onto_the_gpu():
 # ----------------------------------------------------------------------------- Spark
 
 
+def test_spark_missing_names_what_to_install(monkeypatch, tmp_path):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert "pip install" in recsys.spark_missing()
+    monkeypatch.undo()
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("pyspark is not installed: the Java check comes after it")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on the PATH
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    assert "Java runtime" in recsys.spark_missing()
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "java").write_text("#!/bin/sh\n")
+    (tmp_path / "bin" / "java").chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))  # found under JAVA_HOME
+    assert recsys.spark_missing() is None
+
+
 @pytest.fixture(scope="module")
 def spark():
-    pytest.importorskip("pyspark")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs a Java runtime (e.g. apt-get install default-jre-headless)")
+    missing = recsys.spark_missing()
+    if missing is not None:
+        pytest.skip(missing)
     session = recsys.spark_session()
     yield session
     session.stop()
