@@ -2,6 +2,7 @@
 #   make lab        JupyterLab on lessons/ (LAB_ARGS="--no-browser --port 8890" to pass options)
 #   make test       ruff, the unit tests, every lesson under nbval, the lesson pairs in sync
 #                   (in parallel on every core; PYTEST_ARGS= for one process)
+#   make test-portable  every lesson under nbval again, computed as two older processors would
 #   make notebooks  re-execute the lessons (LESSONS=lessons/01_cosine_similarity.md for one)
 #   make bench      the benchmarks in bench/, CPU and (when present) GPU
 #   make book       the course as an HTML book in book/_build/html (from the executed lessons)
@@ -15,7 +16,7 @@ BENCHES := $(filter-out bench/_%,$(wildcard bench/*.py))
 # JupyterLab refuses to run as root without --allow-root (containers, many cloud machines).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test notebooks bench book venv clean
+.PHONY: lab test test-portable notebooks bench book venv clean
 
 venv: $(READY)
 
@@ -37,10 +38,20 @@ lab: $(READY)
 PYTEST_ARGS ?= -n auto --dist loadscope
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
 test: $(READY)
 	$(BIN)/ruff check .
-	$(ONE_THREAD) $(BIN)/pytest $(PYTEST_ARGS) tests lessons --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(ONE_THREAD) $(BIN)/pytest $(PYTEST_ARGS) tests lessons $(NBVAL)
+
+# The stored outputs must be what every correct machine prints: run the lessons as a processor
+# one and then two generations older would compute them (another OpenBLAS kernel, numpy
+# without its widest SIMD level; see tests/second_machine.py).
+test-portable: $(READY)
+	@for g in 1 2; do \
+		vars=$$($(BIN)/python tests/second_machine.py $$g) || exit 1; \
+		env $$vars $(ONE_THREAD) $(BIN)/pytest $(PYTEST_ARGS) lessons $(NBVAL) -q || exit 1; \
+	done
 
 # The .md is the source: write its .ipynb twin, then execute it in place (without per-cell
 # timestamps, so a re-run changes only what the lesson shows).
