@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from .backend import RERUN, DeviceMismatchError, get_array_module, is_cupy_array, where
+from .backend import xp as current_xp
 
 
 def _as_array(x, name, xp, what):
@@ -205,3 +206,32 @@ def seed_to_int(seed, name="seed"):
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(2**63))
     return seed % 2**64
+
+
+def check_xp(xp, name="xp"):
+    """The array module to create arrays with: None is the current device's (``backend.xp()``);
+    numpy or cupy (the modules themselves) are taken as they are. Anything else, a module's name
+    as a string included, is a TypeError naming the argument."""
+    if xp is None:
+        return current_xp()
+    if xp is np or getattr(xp, "__name__", None) == "cupy":
+        return xp
+    hint = " (pass the module itself, or choose the device with backend.use)" \
+        if isinstance(xp, str) else ""
+    raise TypeError(f"{name} must be None (the current device), numpy or cupy, got "
+                    f"{type(xp).__name__} {xp!r}{hint}")
+
+
+def check_float_dtype(dtype, name="dtype"):
+    """dtype as a NumPy float dtype (float32 or float64; float16 and wider floats are taken as
+    they are): anything numpy cannot read as a dtype, or an integer, boolean or complex dtype,
+    is a TypeError naming the argument (an integer RBM or layer would round every weight to
+    0)."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be a float dtype (float32, float64), got {dtype!r}") \
+            from None
+    if dtype.kind != "f":
+        raise TypeError(f"{name} must be a float dtype (float32, float64), got {dtype}")
+    return dtype

@@ -13,12 +13,14 @@ from course_utils._checks import (
     array_module,
     check_array,
     check_choice,
+    check_float_dtype,
     check_int,
     check_int_array,
     check_labels,
     check_probability,
     check_real,
     check_seed,
+    check_xp,
     rng_from,
     seed_to_int,
 )
@@ -200,3 +202,30 @@ def test_check_int_array_refuses_floats_bools_and_empties():
         with pytest.raises(error, match=message):
             check_int_array(bad, "counts", ndim=1)
     assert check_int_array(np.array([], dtype=int), "i", empty_ok=True).size == 0
+
+
+@pytest.mark.gpu
+def test_check_xp_takes_none_and_the_array_modules_only():
+    import cupy
+
+    assert check_xp(None) is np  # the current device: the CPU until use("gpu")
+    backend.use("gpu")
+    assert check_xp(None) is cupy
+    assert check_xp(np) is np and check_xp(cupy) is cupy
+
+
+@given(st.one_of(st.text(max_size=6), st.integers(), st.booleans(), st.just(math)))
+def test_check_xp_refuses_anything_else_naming_the_argument(value):
+    with pytest.raises(TypeError, match="^xp must be None .*numpy or cupy"):
+        check_xp(value)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, "float32", np.dtype("float64")])
+def test_check_float_dtype_takes_float_dtypes(dtype):
+    assert check_float_dtype(dtype) == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, bool, np.complex128, "int8", "not a dtype", object])
+def test_check_float_dtype_refuses_the_rest_naming_the_argument(dtype):
+    with pytest.raises(TypeError, match="^dtype must be a float dtype"):
+        check_float_dtype(dtype)
