@@ -1,4 +1,6 @@
+import itertools
 import math
+import re
 from collections import Counter, defaultdict
 
 import networkx as nx
@@ -14,6 +16,7 @@ from course_utils.markov import (
     WordModel,
     absorbing_chain,
     classify,
+    closed_classes,
     distribution_after,
     google_matrix,
     load_text,
@@ -22,10 +25,13 @@ from course_utils.markov import (
     pagerank,
     perplexity,
     random_graph,
+    row_tolerance,
     run_lengths,
     sample_line,
     simulate,
     stationary,
+    suggest,
+    token_log_probs,
     tokenize,
     train_word_model,
     validate_transition,
@@ -80,7 +86,7 @@ def test_bad_arguments_name_themselves():
         simulate(P, 3, 10)
     with pytest.raises(TypeError, match="seed must be"):
         simulate(P, 0, 10, seed="x")
-    with pytest.raises(TypeError, match="states must be an integer array"):
+    with pytest.raises(TypeError, match="states must hold ints"):
         run_lengths(np.ones(3), 1)
     with pytest.raises(ValueError, match="no absorbing state"):
         absorbing_chain(P)
@@ -92,7 +98,7 @@ def test_bad_arguments_name_themselves():
         pagerank(np.zeros((0, 2), dtype=int))
     with pytest.raises(TypeError, match="edges must hold ints"):
         pagerank(np.zeros((3, 2)))
-    with pytest.raises(ValueError, match=r"edges must hold ints in \[0, 3\)"):
+    with pytest.raises(ValueError, match=r"edges link page 3, but n_pages is 3"):
         pagerank([[0, 1], [2, 3]], 3)
     with pytest.raises(ValueError, match=r"damping must be in \[0, 1\)"):
         pagerank(GRAPH, damping=1.0)
@@ -411,8 +417,14 @@ def test_properties_of_word_models(lines, order, k, temperature):
     assert math.isfinite(log_likelihood(model, "words it never saw"))
     assert perplexity(model, text) >= 1
     assert isinstance(sample_line(model, seed=0, temperature=temperature), str)
-    labels, scores = classify([model, train_word_model("c c c")], lines + ["ab"])
-    assert labels.shape == (len(lines) + 1,) and np.isfinite(scores).all()
+    passages = [line for line in lines if tokenize(line)] + ["ab"]
+    labels, scores = classify([model, train_word_model("c c c")], passages)
+    assert labels.shape == (len(passages),) and np.isfinite(scores).all()
+    np.testing.assert_array_equal(scores.argmax(axis=1), labels)
+    for line in lines:
+        if not tokenize(line):  # no words: equally likely under every model, so an error
+            with pytest.raises(ValueError, match=r"passages\[0\] has no words"):
+                classify([model], [line])
 
 
 @given(st.sampled_from(markov.TEXTS), st.integers(1, 2))
@@ -422,6 +434,401 @@ def test_properties_of_the_shipped_texts(name, order):
     assert isinstance(text, str) and len(tokenize(text)) > 300
     model = train_word_model(text, order, k=0.1)
     assert -log_likelihood(model, text) / sum(len(line) + 1 for line in tokenize(text)) > 0
+
+
+# ----------------------------------------------------------------------------- edges and extremes
+# Each test below failed before the fix it guards (issue 27): a crash, a silent wrong answer,
+# or a valid input refused.
+
+SICK = np.array([[0.95, 0.05], [0.4, 0.6]])  # pi = (8/9, 1/9)
+FLIP = np.array([[0.0, 1.0], [1.0, 0.0]])
+UNICHAIN = np.array([[0.5, 0.5, 0.0], [0.0, 0.2, 0.8], [0.0, 0.7, 0.3]])  # state 0 transient
+SLOW = np.array([[1 - 1e-12, 1e-12], [3e-12, 1 - 3e-12]])  # pi = (3/4, 1/4), mixes slowly
+
+
+def in_float64(P):
+    """A float32 chain as float64, its rows renormalised (as float64 they miss 1 by 1e-8)."""
+    P = np.asarray(P, dtype=np.float64)
+    return P / P.sum(axis=1, keepdims=True)
+
+
+def float32_chain(k=5, seed=1):
+    """A float32 chain normalised in float32: rows miss 1 by float32 rounding (~1e-7)."""
+    W = np.random.default_rng(seed).random((k, k)).astype(np.float32)
+    return W / W.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("n", [10**6, 10**18, 2**70, 10**400])
+@pytest.mark.parametrize("P", [SICK, np.full((3, 3), 0.3333333333), SICK.astype(np.float32),
+                               random_chain(200, seed=3)], ids=["sick", "thirds", "f32", "k200"])
+def test_distribution_after_any_power_is_the_stationary_distribution(P, n):
+    p0 = np.eye(len(P))[0]
+    after = distribution_after(P, p0, n)  # was [2.1e7, 4.2e6] at 10**18, NaN at 2**70
+    assert np.isfinite(after).all() and after.min() >= 0 and after.dtype == P.dtype
+    atol = 1e-5 if P.dtype == np.float32 else 1e-12
+    assert after.sum() == pytest.approx(1, abs=atol)
+    np.testing.assert_allclose(after, stationary(in_float64(P), "solve"), atol=atol)
+
+
+def test_distribution_after_a_periodic_chain_keeps_its_period_for_any_power():
+    np.testing.assert_array_equal(distribution_after(FLIP, [1, 0], 2**70), [1, 0])
+    np.testing.assert_array_equal(distribution_after(FLIP, [1, 0], 2**70 + 1), [0, 1])
+    np.testing.assert_allclose(distribution_after(SLOW, [1, 0], 10**18), [0.75, 0.25],
+                               atol=1e-9)  # 10^18 steps: long mixed
+
+
+def test_float32_chains_are_accepted_and_stay_float32():
+    P = float32_chain()
+    assert abs(float(P.sum(axis=1).astype(np.float64).max()) - 1) > 1e-8  # missed 1e-8 before
+    assert validate_transition(P).dtype == np.float32
+    pi = stationary(P, "power")
+    assert pi.dtype == np.float32
+    np.testing.assert_allclose(pi, stationary(in_float64(P), "solve"), atol=1e-5)
+    assert distribution_after(P, np.ones(5, np.float32) / 5, 7).dtype == np.float32
+    assert simulate(P, 0, 10, seed=0).shape == (1, 11)
+    with pytest.raises(ValueError, match="P's row 0 sums to"):
+        validate_transition(P.astype(np.float64) + [[3e-7, 0, 0, 0, 0]] + 0)  # float64: 1e-8
+    assert row_tolerance(np.float64, 5) == markov.ROW_TOL
+    assert row_tolerance(np.float32, 5) == pytest.approx(20 * 2.0**-23)
+
+
+def test_a_chain_whose_rows_miss_one_within_the_tolerance_is_taken_normalised():
+    P = np.full((3, 3), 0.3333333333)  # rows sum to 0.9999999999: accepted
+    for method in markov.METHODS:  # "power" gave up after 100 000 steps
+        np.testing.assert_allclose(stationary(P, method), [1 / 3] * 3, atol=1e-12)
+    ends = np.array([[1 - 5e-9, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5]])
+    largest_uniform = np.full((1, 1), 1 - 2.0**-53)  # rng.random() can draw it
+    # A u above row 0's cdf (1 - 5e-9) moved the chain to state 2, of probability 0.
+    assert markov._simulate(ends, 0, largest_uniform).tolist() == [[0, 0]]
+    exact = np.array([[0.3, 0.7, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5]])
+    assert markov._simulate(exact, 0, largest_uniform).tolist() == [[0, 1]]
+
+
+@pytest.mark.parametrize("method", markov.METHODS)
+def test_stationary_with_several_closed_classes_is_a_clear_error(method):
+    for P, classes in [(np.eye(3, dtype=int), r"\{0\}, \{1\}, \{2\}"),
+                       ([[1.0, 0, 0], [0.3, 0.4, 0.3], [0, 0, 1.0]], r"\{0\}, \{2\}"),
+                       (np.kron(np.eye(2), FLIP), r"\{0, 1\}, \{2, 3\}")]:
+        with pytest.raises(ValueError, match=f"closed classes of states \\({classes}\\)"):
+            stationary(P, method)  # "solve" raised LinAlgError, the others picked one
+
+
+@pytest.mark.parametrize("method", markov.METHODS)
+def test_stationary_with_transient_states_gives_them_zero(method):
+    pi = stationary(UNICHAIN, method)  # "solve" gave -1.1e-16 on the transient state
+    assert pi.min() >= 0 and pi.sum() == pytest.approx(1, abs=1e-15)
+    np.testing.assert_allclose(pi, [0, 7 / 15, 8 / 15], atol=1e-12)
+
+
+def test_stationary_of_a_slowly_mixing_chain():
+    # 1 - P_ii lost four digits of 3e-12: "solve" gave 0.75000415; "power" stopped at once
+    # at the uniform start, its change per step (5e-13) being below tol.
+    np.testing.assert_allclose(stationary(SLOW, "solve"), [0.75, 0.25], rtol=1e-13)
+    with pytest.raises(ValueError, match="max_iter=100000 steps.*mixes slowly"):
+        stationary(SLOW, "power")
+    np.testing.assert_allclose(stationary(SLOW, "power", max_iter=10**16), [0.75, 0.25],
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="max_iter=1 steps"):
+        stationary(SICK, "power", max_iter=1)
+
+
+def test_closed_classes_match_networkx_attracting_components():
+    P = np.zeros((7, 7))
+    P[0, [1, 2]] = 0.5  # 0 -> {1, 2}; {1, 2} a cycle; 3 -> {4, 5, 6}; {4, 5} a cycle; 6 alone
+    P[1, 2] = P[2, 1] = 1
+    P[3, [0, 4]] = 0.5
+    P[4, 5] = P[5, 4] = 1
+    P[6, 6] = 1
+    found = [c.tolist() for c in closed_classes(P)]
+    graph = nx.DiGraph(P > 0)
+    assert found == sorted(sorted(c) for c in nx.attracting_components(graph))
+    assert found == [[1, 2], [4, 5], [6]]
+
+
+def test_absorbing_chains_near_the_edge_of_floating_point():
+    slow = np.array([[1 - 1e-13, 1e-13], [0.0, 1.0]])
+    chain = absorbing_chain(slow)  # B summed to 0.99969: 1 - Q_ii lost digits
+    assert chain.B[0, 0] == 1
+    assert chain.steps[0] == pytest.approx(1e13, rel=1e-12)  # it leaves with probability 1e-13
+    almost = np.array([[0.5, 0.5, 0], [0.2, 0.3, 0.5], [0, 0, 1 - 5e-9]])  # row 2 absorbs
+    assert absorbing_chain(almost).absorbing.tolist() == [2]  # was refused as never reached
+    n = 100  # gambler's ruin in float32: N up to 2500 (a residual check refused it)
+    P = np.zeros((n + 1, n + 1), np.float32)
+    P[0, 0] = P[n, n] = 1
+    for i in range(1, n):
+        P[i, i - 1] = P[i, i + 1] = 0.5
+    ruin = absorbing_chain(P)
+    assert ruin.N.dtype == np.float32
+    np.testing.assert_allclose(ruin.B[:, 1], np.arange(1, n) / n, atol=1e-4)
+    np.testing.assert_allclose(ruin.steps, [i * (n - i) for i in range(1, n)], rtol=1e-3)
+    with pytest.raises(ValueError, match=r"closed classes \{0, 1\} keep the chain"):
+        absorbing_chain([[0, 1.0, 0, 0], [1.0, 0, 0, 0], [0.2, 0.2, 0.3, 0.3], [0, 0, 0, 1.0]])
+    with pytest.raises(ValueError, match="I - Q is singular in float64"):
+        absorbing_chain([[1.0, 1e-320], [0.0, 1.0]])  # leaves with probability 1e-320
+
+
+def test_pages_beyond_memory_and_non_convergence_are_clear_errors():
+    with pytest.raises(ValueError, match="edges link page 1000000000000: more than"):
+        pagerank([(0, 10**12)])  # MemoryError before
+    with pytest.raises(ValueError, match="edges link page 9223372036854775807"):
+        pagerank([(0, 2**63 - 1)])  # OverflowError before
+    with pytest.raises(ValueError, match=r"n_pages must be between 1 and MAX_DENSE_PAGES"):
+        google_matrix(GRAPH, 10**7)  # MemoryError before
+    with pytest.raises(ValueError, match="edges link page 4, but n_pages is 3"):
+        google_matrix(GRAPH, 3)
+    with pytest.raises(ValueError, match="did not converge in max_iter=1 iterations"):
+        pagerank(GRAPH, max_iter=1)  # RuntimeError before
+    sink = GRAPH + [(5, 5), (0, 5)]
+    np.testing.assert_allclose(pagerank(sink, 6, 0.9999, tol=1e-14),
+                               stationary(google_matrix(sink, 6, 0.9999), "solve"), atol=1e-10)
+
+
+def test_random_graph_refuses_what_its_int64_codes_cannot_hold_and_checks_xp():
+    with pytest.raises(ValueError, match="n_pages must be between 2 and 3037000499"):
+        random_graph(4 * 10**9, 10)  # gave pages from -1225385063 to 3059559696
+    edges = random_graph(3_037_000_499, 50, seed=0)
+    assert edges.min() >= 0 and edges.max() < 3_037_000_499
+    with pytest.raises(TypeError, match="xp must be None .* got str 'numpy'"):
+        random_graph(10, 5, xp="numpy")  # AttributeError before
+    assert isinstance(random_graph(10, 5, xp=np), np.ndarray)
+
+
+def test_run_lengths_of_a_ragged_list_names_states():
+    with pytest.raises(TypeError, match="states must be an array of ints"):
+        run_lengths([[0, 1], [1]], 1)  # numpy's "inhomogeneous shape" before
+
+
+def test_word_models_with_extreme_k_and_temperature():
+    text = "the cat sat\nthe cat ran\nthe dog sat"
+    huge = train_word_model(text, 1, k=1e308)  # k V overflowed: probabilities all 0
+    p = next_word_probs(huge, ["the"])
+    assert p.sum() == pytest.approx(1) and p[0] == 0
+    np.testing.assert_allclose(p[1:], 1 / huge.n_outcomes, rtol=1e-12)  # k >> counts: uniform
+    assert log_likelihood(huge, text) == pytest.approx(-12 * math.log(huge.n_outcomes))
+    model = train_word_model(text, 1, k=0.5)
+    for seed in range(4):  # NaN probabilities before; now the likeliest word, ties at random
+        greedy = sample_line(model, seed=seed, temperature=5e-324)
+        assert greedy in ("the cat sat", "the cat ran")
+    tiny = train_word_model(text, 1, k=5e-324)
+    with pytest.raises(ValueError, match="perplexity of text, e\\^7.*beyond the largest"):
+        perplexity(tiny, "the " * 100)  # OverflowError from math.exp before
+
+
+def test_too_many_words_for_the_int64_codes_is_a_clear_error():
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = ["".join(t) for t in itertools.product(letters, letters, letters, "abcd")]
+    text = "\n".join(" ".join(words[i:i + 8]) for i in range(0, len(words), 8))
+    with pytest.raises(ValueError, match="70304 different words: too many for an order-3"):
+        train_word_model(text, 3)  # the codes overflowed: 32 825 of 79 092 counts were wrong
+    assert train_word_model(text, 2).counts() == plain_counts(text, 2)  # order 2 fits
+
+
+def test_contexts_and_model_lists_of_any_iterable():
+    model = train_word_model("the cat sat\nthe cat ran\nthe dog sat", 1, k=0.5)
+    # a generator was consumed by the type check and left an empty context
+    np.testing.assert_array_equal(next_word_probs(model, (w for w in ["the"])),
+                                  next_word_probs(model, ["the"]))
+    for bad in (None, 3, "the", b"the"):
+        with pytest.raises(TypeError, match="context must be a list of words"):
+            next_word_probs(model, bad)
+    other = train_word_model("a dog ran", 1)
+    labels, _ = classify(iter([model, other]), iter(["the cat sat", "a dog ran"]))
+    assert labels.tolist() == [0, 1]  # iterators: argmax of an empty sequence before
+    with pytest.raises(ValueError, match=r"passages\[1\] has no words"):
+        classify([model, other], ["the cat", "!!!"])  # was labelled 0, a tie at 0.0
+    with pytest.raises(ValueError, match="models must be a non-empty list"):
+        classify([], ["a"])
+
+
+def test_tokenize_keeps_letters_of_any_alphabet_and_typographic_apostrophes():
+    assert tokenize("Naïve café, über-cool!") == [["naïve", "café", "über", "cool"]]
+    assert tokenize("Don\u2019t stop\n4 ever") == [["don't", "stop"], ["ever"]]
+    for name in markov.TEXTS:  # the shipped texts tokenize as before (a-z, æ and é only)
+        old = re.compile(r"[a-zæé]+(?:'[a-zæé]+)*")
+        text = load_text(name)
+        assert tokenize(text) == [w for line in text.lower().split("\n")
+                                  if (w := old.findall(line))]
+
+
+# ----------------------------------------------------------------------------- new functions
+
+
+def test_suggest_orders_by_probability_then_alphabetically():
+    model = train_word_model("upon the velvet\nupon the floor\nupon the sculptured bust", 1,
+                             k=0.01)
+    top = suggest(model, ["upon", "the"], 5)
+    words = [w for w, _ in top]
+    assert words[:3] == ["floor", "sculptured", "velvet"]  # one count each: alphabetical
+    assert words[3:] == ["bust", "the"]  # never seen after "the": alphabetical too
+    probs = next_word_probs(model, ["the"])
+    brute = sorted((w for w in model.vocab[3:]), key=lambda w: (-probs[model.index[w]], w))
+    assert words == brute[:5]
+    assert [p for _, p in top] == pytest.approx([probs[model.index[w]] for w in words])
+    assert len(suggest(model, [], 100)) == len(model.vocab) - 3  # words only
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        suggest(model, [], 0)
+
+
+def test_token_log_probs_line_up_across_orders_and_sum_to_the_log_likelihood():
+    poe = load_text("poe")
+    held = "\n".join(poe.splitlines()[:40])
+    arrays = [token_log_probs(train_word_model(poe, order, k=0.1), held) for order in (1, 2, 3)]
+    n_tokens = sum(len(line) + 1 for line in tokenize(held))
+    assert all(a.shape == (n_tokens,) and (a < 0).all() for a in arrays)
+    model = train_word_model(poe, 2, k=0.1)
+    assert arrays[1].sum() == pytest.approx(log_likelihood(model, held), rel=1e-12)
+    assert token_log_probs(model, "!!!").shape == (0,)
+    context, by_hand = [], []  # token by token with next_word_probs
+    for w in tokenize(held)[0] + ["</s>"]:
+        by_hand.append(math.log(next_word_probs(model, context)[model.index.get(w, 2)]))
+        context.append(w)
+    np.testing.assert_allclose(arrays[1][:len(by_hand)], by_hand, rtol=1e-12)
+
+
+def test_a_shared_vocabulary_makes_models_compare_word_for_word():
+    poe, frost = load_text("poe"), load_text("frost")
+    shared = {w for text in (poe, frost) for line in tokenize(text) for w in line}
+    a = train_word_model(poe, 1, k=0.1, vocabulary=shared)
+    b = train_word_model(frost, 1, k=0.1, vocabulary=shared)
+    assert a.vocab == b.vocab and len(a.vocab) == len(shared) + 3
+    assert a.counts() == train_word_model(poe, 1, k=0.1).counts()  # every word known: same
+    assert next_word_probs(a, ["silas"]).sum() == pytest.approx(1)
+    small = train_word_model(poe, 1, k=0.1, vocabulary=["the", "raven"])
+    assert set(small.vocab) == {"<s>", "</s>", "<unk>", "raven", "the"}
+    assert small.ngram_counts.sum() == train_word_model(poe, 1).ngram_counts.sum()
+    with pytest.raises(ValueError, match="vocabulary must hold single words"):
+        train_word_model(poe, vocabulary=["the raven"])
+    with pytest.raises(TypeError, match="vocabulary must be a collection of words"):
+        train_word_model(poe, vocabulary="the")
+    with pytest.raises(ValueError, match="text has no words"):
+        train_word_model("!!", vocabulary=["the"])
+
+
+# ----------------------------------------------------------------------------- invariants
+
+
+chains_with_zeros = st.integers(1, 6).flatmap(lambda k: st.tuples(
+    arrays(np.float64, (k, k), elements=st.sampled_from([0.0, 0.0, 1e-12, 0.3, 1.0, 7.0])),
+    st.sampled_from([np.float64, np.float32]))).map(
+    lambda W_dtype: _as_chain(*W_dtype))
+
+
+def _as_chain(W, dtype):
+    W = W.copy()
+    W[W.sum(axis=1) == 0, 0] = 1.0  # no empty row
+    return (W / W.sum(axis=1, keepdims=True)).astype(dtype)
+
+
+@given(chains_with_zeros, st.sampled_from(markov.METHODS))
+@FAST
+def test_property_stationary_is_a_fixed_point_or_a_clear_error(P, method):
+    classes = closed_classes(P)
+    expected = sorted(sorted(c) for c in nx.attracting_components(nx.DiGraph(P > 0)))
+    assert [c.tolist() for c in classes] == expected
+    if len(classes) > 1:
+        with pytest.raises(ValueError, match="closed classes"):
+            stationary(P, method)
+        return
+    try:
+        pi = stationary(P, method, max_iter=2**60)
+    except ValueError as error:  # only "power" may give up, on a chain that mixes slowly
+        assert method == "power" and "mixes slowly" in str(error)
+        return
+    atol = 1e-4 if P.dtype == np.float32 else 1e-9
+    assert pi.dtype == P.dtype and pi.min() >= 0 and pi.sum() == pytest.approx(1, abs=atol)
+    np.testing.assert_allclose(pi @ in_float64(P), pi, atol=atol)
+    outside = np.setdiff1d(np.arange(len(P)), classes[0])
+    assert (pi[outside] <= atol).all()  # transient states: probability 0
+
+
+@given(chains_with_zeros, st.integers(0, 2**200))
+@FAST
+def test_property_distribution_after_stays_a_distribution_for_any_power(P, n):
+    k = len(P)
+    after = distribution_after(P, np.eye(k, dtype=P.dtype), n)
+    atol = 1e-5 if P.dtype == np.float32 else 1e-12
+    assert after.shape == (k, k) and after.min() >= 0
+    np.testing.assert_allclose(after.sum(axis=1), 1, atol=atol)
+    if n <= 4:  # small powers: the plain product
+        np.testing.assert_allclose(after, np.linalg.matrix_power(in_float64(P), n), atol=atol)
+
+
+@given(chains_with_zeros, st.integers(0, 2**20))
+@FAST
+def test_property_simulate_never_takes_a_move_of_probability_zero(P, seed):
+    start = seed % len(P)
+    states = simulate(P, start, 30, n_chains=4, seed=seed)
+    assert states[:, 0].tolist() == [start] * 4
+    assert (P[states[:, :-1], states[:, 1:]] > 0).all()
+
+
+@given(chains_with_zeros)
+@FAST
+def test_property_absorbing_chain_or_a_clear_error(P):
+    P = in_float64(P)
+    P[-1] = 0
+    P[-1, -1] = 1  # the last state absorbs
+    try:
+        chain = absorbing_chain(P)
+    except ValueError as error:
+        assert "never reach an absorbing state" in str(error) or "only absorbing" in str(error)
+        assert any(c.size > 1 for c in closed_classes(P)) or \
+            all(P[i, i] == 1 for i in range(len(P)))
+        return
+    t = chain.steps
+    Q = P[np.ix_(chain.transient, chain.transient)]
+    rtol = 1e-12 + 100 * np.finfo(float).eps * t.max()  # the documented accuracy
+    np.testing.assert_allclose(t, 1 + Q @ t, rtol=rtol)  # first-step analysis
+    assert t.min() >= 1 and chain.B.min() >= 0
+    np.testing.assert_allclose(chain.B.sum(axis=1), 1, atol=1e-12)
+    B = np.linalg.solve(np.eye(len(Q)) - Q, P[np.ix_(chain.transient, chain.absorbing)])
+    np.testing.assert_allclose(chain.B, B, atol=rtol)
+
+
+@given(st.integers(1, 30), st.data(), st.floats(0, 0.99))
+@FAST
+def test_property_pagerank_sums_to_one_with_any_links(n, data, damping):
+    edges = data.draw(arrays(np.int64, st.tuples(st.integers(1, 60), st.just(2)),
+                             elements=st.integers(0, n - 1)))  # repeats and self-links too
+    ranks = pagerank(edges, n, damping, tol=1e-12, max_iter=10**5)
+    assert ranks.min() > 0 and ranks.sum() == pytest.approx(1, abs=1e-12)
+    np.testing.assert_allclose(ranks, stationary(google_matrix(edges, n, damping), "solve"),
+                               atol=1e-9)
+
+
+@given(st.lists(st.text(alphabet="abé’ \n'.2", max_size=12), min_size=1, max_size=8),
+       st.integers(1, 2), st.floats(1e-6, 1e6), st.integers(1, 5))
+@FAST
+def test_property_suggestions_and_token_log_probs(lines, order, k, n):
+    text = "\n".join(lines) + "\nab b"
+    model = train_word_model(text, order, k, vocabulary=None)
+    for context in ([], ["ab"], ["never", "seen"]):
+        probs = next_word_probs(model, context)
+        top = suggest(model, context, n)
+        assert len(top) == min(n, len(model.vocab) - 3)
+        keys = [(-p, w) for w, p in top]
+        assert keys == sorted(keys)  # by probability, then alphabetically
+        assert all(w not in ("<s>", "</s>", "<unk>") for w, _ in top)
+        assert [p for _, p in top] == [probs[model.index[w]] for w, _ in top]
+        rest = [probs[i] for i in range(3, len(model.vocab))
+                if model.vocab[i] not in {w for w, _ in top}]
+        assert not rest or max(rest) <= top[-1][1]
+    log_probs = token_log_probs(model, text)
+    assert log_probs.shape == (sum(len(line) + 1 for line in tokenize(text)),)
+    assert (log_probs < 0).all() and log_probs.sum() == pytest.approx(log_likelihood(model, text))
+    assert perplexity(model, text) == pytest.approx(math.exp(-log_probs.mean()))
+
+
+@given(st.integers(1, 300), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**20))
+@FAST
+def test_property_a_chain_normalised_in_its_own_dtype_is_accepted(k, dtype, seed):
+    W = np.random.default_rng(seed).random((min(k, 40), k)).astype(dtype) + dtype(0.01)
+    P = W / W.sum(axis=1, keepdims=True)  # rows rounded in dtype: they miss 1 by ~k eps
+    tol = row_tolerance(dtype, k)
+    assert tol >= markov.ROW_TOL and (tol == markov.ROW_TOL) == (dtype == np.float64)
+    assert np.abs(P.astype(np.float64).sum(axis=1) - 1).max() <= tol
+    if len(P) == k:
+        assert validate_transition(P).dtype == dtype
 
 
 # ----------------------------------------------------------------------------- on the GPU
@@ -452,6 +859,22 @@ def test_every_function_follows_its_data_onto_the_gpu():
     same(google_matrix(cupy.asarray(GRAPH), 6), google_matrix(GRAPH, 6))
     with pytest.raises(ValueError, match="P's row 1"):
         validate_transition(cupy.asarray([[1.0, 0.0], [0.2, 0.2]]))
+    for method in markov.METHODS:  # transient states, float32, several closed classes
+        same(stationary(cupy.asarray(UNICHAIN), method), stationary(UNICHAIN, method))
+        F = float32_chain()
+        got = stationary(cupy.asarray(F), method)
+        assert got.dtype == np.float32
+        same(got, stationary(F, method), atol=1e-5)
+        with pytest.raises(ValueError, match="closed classes"):
+            stationary(cupy.asarray(np.eye(2)), method)
+    same(distribution_after(cupy.asarray(SICK), cupy.asarray([1.0, 0.0]), 2**70),
+         stationary(SICK, "solve"), atol=1e-12)
+    zero_tail = np.array([[1 - 5e-9, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5]])
+    u = cupy.asarray(np.full((1, 1), 1 - 2.0**-53))
+    same(markov._simulate(cupy.asarray(zero_tail), 0, u), [[0, 0]], atol=0)
+    slow = absorbing_chain(cupy.asarray([[1 - 1e-13, 1e-13], [0.0, 1.0]]))
+    same(slow.steps, [1e13], atol=1e2)
+    assert isinstance(random_graph(10, 5, xp=cupy), cupy.ndarray)
 
 
 @pytest.mark.gpu
