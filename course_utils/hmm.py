@@ -16,6 +16,15 @@ before) and do a (K, K) @ (K, n_t) product per step for all running sequences at
 finished sequence costs nothing more, no mask is needed in the loop, and the padding (zeros)
 drops out of every sum after it.
 
+**Numbers.** The scaled passes never multiply two small numbers: each step's emissions are
+divided by their largest entry (its log added back), and each step normalises before it
+multiplies; a pass whose normaliser still falls below SAFE_SCALE is recomputed in log space,
+so a probability of 1e-200 per step is as exact as 0.5. Log space takes the same largest
+entry out of each step. Gaussian fits work about a centre (offsets of 1e9 keep their digits),
+floor variances at 64 units in the last place of the data (any scale works), and keep the
+parameters of a state that no observation belongs to; tables of float32 are accepted at
+float32's precision and renormalised in float64.
+
 Every array function follows its data (NumPy in, NumPy out; CuPy in, CuPy out); random numbers
 are drawn by NumPy on the host and moved, so a seed gives the same sample on either device.
 Public functions check their arguments once (errors name the argument) and call private cores
@@ -35,10 +44,10 @@ from ._checks import (
     check_int,
     check_int_array,
     check_real,
+    check_xp,
     rng_from,
 )
 from .backend import get_array_module, to_numpy
-from .backend import xp as current_xp
 from .density import _logsumexp
 
 ROW_TOL = 1e-8  # how far a probability row may sum from 1
@@ -73,17 +82,26 @@ class HMM:
 
 
 def _check_rows(p, name, ndim, xp):
-    """p as a float array whose last axis holds probabilities summing to 1."""
-    p = check_array(p, name, ndim=(ndim,), xp=xp).astype(xp.float64)
+    """p as a float64 array whose last axis holds probabilities summing to 1.
+
+    A row may miss 1 by ROW_TOL, or, for float32 (or float16) tables, by what rounding each
+    of its entries to that precision can add up to (a float32 row of 0.6 and 0.4 sums to
+    1.00000003); such rows are renormalised in float64, so the model sums to 1 exactly."""
+    precision = getattr(p, "dtype", None)
+    p = check_array(p, name, ndim=(ndim,), xp=xp)
+    eps = np.finfo(precision).eps if precision is not None and precision.kind == "f" else 0.0
+    p = p.astype(xp.float64)
     if bool((p < 0).any()):
         raise ValueError(f"{name} has a negative entry: min {float(p.min()):g}")
     sums = p.sum(axis=-1)
-    off = xp.abs(sums - 1) > ROW_TOL
+    off = xp.abs(sums - 1) > max(ROW_TOL, 2 * p.shape[-1] * eps)
     if bool(off.any()):
         where = "" if ndim == 1 else f"'s row {int(xp.argmax(off.reshape(-1)))}"
         bad = float(sums.reshape(-1)[int(xp.argmax(off.reshape(-1)))])
         raise ValueError(f"{name}{where} sums to {bad:.10g}, not 1: probabilities must sum "
                          f"to 1")
+    if eps > np.finfo(np.float64).eps:
+        p = p / sums[..., None]
     return p
 
 
@@ -162,7 +180,7 @@ def random_hmm(n_states, n_symbols, *, seed=0, concentration=1.0, xp=None):
     M = check_int(n_symbols, "n_symbols")
     a = check_real(concentration, "concentration", low=0, low_open=True)
     rng = rng_from(seed)
-    xp = xp or current_xp()
+    xp = check_xp(xp)
     rows = [rng.dirichlet(np.full(size, a), n) for n, size in ((1, K), (K, K), (K, M))]
     rows = [np.maximum(r, 1e-12) / np.maximum(r, 1e-12).sum(axis=1, keepdims=True)
             for r in rows]
@@ -220,10 +238,46 @@ def _check_sequences(model, X, lengths):
     return X, lengths
 
 
+RESOLVABLE = 1e7  # standard deviations: see _check_resolvable
+
+
+def _check_resolvable(model, X):
+    """For Gaussian emissions, a ValueError naming X when an observation lies more than
+    RESOLVABLE standard deviations from every state's mean: its log-density, about -z^2 / 2,
+    then carries a rounding error of about 1e-16 z^2 nats, as large as the differences
+    between states that its posterior and the best path are made of."""
+    if model.kind == "categorical":
+        return
+    xp = get_array_module(X)
+    with np.errstate(over="ignore"):
+        z2 = ((X[:, None, :] - model.means) ** 2 / model.covars).sum(axis=2).min(axis=1)
+    worst = int(xp.argmax(z2))
+    if not float(z2[worst]) <= RESOLVABLE**2:
+        raise ValueError(f"X[{worst}] lies {float(xp.sqrt(z2[worst])):.3g} standard deviations "
+                         f"from the nearest state's mean: so far out, float64 cannot tell the "
+                         f"states apart; start the means nearer the data (or rescale X)")
+
+
+def _check_gaussian_scale(X):
+    """A ValueError naming X when its magnitude is too large (above 1e150) or its spread too
+    small (below 1e-140, but not 0) for a variance fitted to it to be a float64."""
+    xp = get_array_module(X)
+    top = to_numpy(xp.abs(X).max(axis=0)).tolist()
+    spread = to_numpy(X.max(axis=0) - X.min(axis=0)).tolist()
+    for d, (m, s) in enumerate(zip(top, spread, strict=True)):
+        if m > 1e150:
+            raise ValueError(f"X has entries as large as {m:.3g} along feature {d}: their "
+                             f"squares, and a variance fitted to them, would overflow float64; "
+                             f"rescale X")
+        if 0 < s < 1e-140:
+            raise ValueError(f"X spreads over only {s:.3g} along feature {d}: a variance "
+                             f"fitted to it would underflow float64; rescale X")
+
+
 def _log_emissions(model, x):
     """log P(x | state) for every packed cell: (T, B, K)."""
     xp = get_array_module(model.transmat)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # log 0, and squares past 1e308: -inf
         if model.kind == "categorical":
             return xp.log(model.emissionprob.T)[x]
         var = model.covars
@@ -240,33 +294,66 @@ def _codes(packed, K, M):
     return packed.cache[K, M]
 
 
+def _symbol_counts(packed, M):
+    """(B, M) how often each symbol occurs in each packed column (computed once per packing)."""
+    if ("counts", M) not in packed.cache:
+        xp = get_array_module(packed.x)
+        T, B = packed.valid.shape
+        if B == 1:  # one sequence, no padding
+            counts = xp.bincount(packed.x[:, 0], minlength=M)[None]
+        else:
+            column = xp.broadcast_to(xp.arange(B), (T, B))[packed.valid]
+            counts = xp.bincount(column * M + packed.x[packed.valid], minlength=B * M)
+        packed.cache["counts", M] = counts.reshape(B, M).astype(xp.float64)
+    return packed.cache["counts", M]
+
+
 def _emissions(model, packed):
     """Emission likelihoods b (T, K, B) (states before sequences: see _forward), each cell
-    divided by its largest entry for Gaussian ones (so no density under- or overflows), and
-    the log of that divisor (T, B) (None for categorical emissions; 0 in the padding)."""
+    divided by its largest entry m_t, and sum_t log m_t of each packed column (B,).
+
+    The division keeps every step's b in (0, 1] with a 1 in it, however small the
+    probabilities (1e-200) or extreme the densities: the forward pass then multiplies
+    numbers of moderate size, and log P(x) gets sum_t log m_t back. For categorical
+    emissions the divisor depends on the symbol only (the likeliest state's probability of
+    it), so the table is divided once, b is still one gather, and the sum of the logs is the
+    columns' symbol counts times the logs of the divisors."""
     xp = get_array_module(model.transmat)
     if model.kind == "categorical":
-        codes = _codes(packed, *model.emissionprob.shape)
-        return xp.take(model.emissionprob.reshape(-1), codes), None  # one gather
+        E = model.emissionprob
+        top = E.max(axis=0)  # (M,)
+        top = xp.where(top > 0, top, 1.0)  # a symbol no state emits keeps b = 0
+        b = xp.take((E / top).reshape(-1), _codes(packed, *E.shape))  # one gather
+        return b, _symbol_counts(packed, E.shape[1]) @ xp.log(top)
     logb = _log_emissions(model, packed.x)
     m = logb.max(axis=2)
     m = xp.where(xp.isfinite(m), m, 0.0)
     b = xp.ascontiguousarray(xp.exp(logb - m[:, :, None]).transpose(0, 2, 1))
-    return b, xp.where(packed.valid, m, 0.0)
+    return b, xp.where(packed.valid, m, 0.0).sum(axis=0)
 
 
 # ----------------------------------------------------------------------------- forward-backward
+
+# A scaled pass is recomputed in log space, for all the sequences of the call, when some
+# step's normaliser c_t is below this (or a result is not finite): the next step's products
+# A^T u could then reach the subnormal range (below 2.2e-308) and lose digits, or underflow
+# to 0. It takes a step whose observation is 1e-154 times less likely than under the state
+# likeliest to emit it, so real data almost never pay for the slower log space.
+SAFE_SCALE = float(np.sqrt(np.finfo(np.float64).tiny))  # 1.5e-154
 
 
 def _forward(pi, A, b, active):
     """Scaled forward pass over b (T, K, B): alpha_hat (T, K, B), each column
     P(z_t | x_1..t) (zeros in the padding), and c (T, B), c_t = P(x_t | x_1..t-1) (1 in the
-    padding). States run along axis 1 and sequences along axis 2, so that the sum over
-    states and the division by c are whole-row operations, the fastest for small K.
+    padding), both for b as _emissions divides it. States run along axis 1 and sequences
+    along axis 2, so that the sum over states and the division by c are whole-row
+    operations, the fastest for small K.
 
     Each step is three operations on preallocated arrays, for all running sequences at once:
-    one product by [A^T; 1] gives both A^T u_{t-1} and c_{t-1} = sum u_{t-1}, and
-    u_t = (A^T u_{t-1}) * b_t / c_{t-1} is alpha_t divided by P(x_1..x_{t-1}); the last
+    one product by [A^T; 1] gives both A^T u_{t-1} and c_{t-1} = sum u_{t-1}; dividing
+    first, A^T u_{t-1} / c_{t-1} = P(z_t | x_1..x_{t-1}) is a distribution, and
+    u_t = P(z_t | x_1..x_{t-1}) * b_t is alpha_t divided by P(x_1..x_{t-1}), with
+    c_t = sum u_t (normalise before multiplying: no product of two small numbers); the last
     division, alpha_hat_t = u_t / c_t, is done for all steps at once after the loop."""
     xp = get_array_module(b)
     T, K, B = b.shape
@@ -275,18 +362,18 @@ def _forward(pi, A, b, active):
     product = xp.empty((K + 1, B))
     top, total = product[:K], product[K]  # A^T u_{t-1} and c_{t-1}, views made once
     bs, us = list(b), list(u)  # (K, B) blocks, views made once
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
         xp.multiply(pi[:, None], bs[0], out=us[0])
         for t in range(1, T):
             n = active[t]
             if n == B:
                 xp.dot(stacked, us[t - 1], out=product)
-                xp.multiply(top, bs[t], out=us[t])
-                us[t] /= total
+                xp.divide(top, total, out=us[t])
+                us[t] *= bs[t]
             else:  # only the first n sequences are still running
                 xp.matmul(stacked, us[t - 1][:, :n], out=product[:, :n])
-                xp.multiply(top[:, :n], bs[t][:, :n], out=us[t][:, :n])
-                us[t][:, :n] /= total[:n]
+                xp.divide(top[:, :n], total[:n], out=us[t][:, :n])
+                us[t][:, :n] *= bs[t][:, :n]
         c = u.sum(axis=1)  # (T, B): c_t = sum_j u_t(j), 0 in the padding
         c = xp.where(_valid(active, B, xp), c, 1.0)
         alpha = xp.divide(u, c[:, None, :], out=u)
@@ -309,24 +396,42 @@ def _backward(A, b, c, active):
         bc = b / c[:, None, :]
     betas, ws, bcs = list(beta), list(w), list(bc)
     betas[T - 1][:, :active[T - 1]] = 1.0
-    for t in range(T - 2, -1, -1):
-        n, n1 = active[t], active[t + 1]
-        nxt, wt, bt, out = betas[t + 1], ws[t + 1], bcs[t + 1], betas[t]
-        product = xp.dot
-        if n1 < B:
-            nxt, wt, bt, out = nxt[:, :n1], wt[:, :n1], bt[:, :n1], out[:, :n1]
-            product = xp.matmul
-        xp.multiply(bt, nxt, out=wt)
-        product(A, wt, out=out)  # sum_j A_ij b_j beta_j / c
-        if n1 < n:
-            betas[t][:, n1:n] = 1.0  # sequences whose last step is t
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        for t in range(T - 2, -1, -1):
+            n, n1 = active[t], active[t + 1]
+            nxt, wt, bt, out = betas[t + 1], ws[t + 1], bcs[t + 1], betas[t]
+            product = xp.dot
+            if n1 < B:
+                nxt, wt, bt, out = nxt[:, :n1], wt[:, :n1], bt[:, :n1], out[:, :n1]
+                product = xp.matmul
+            xp.multiply(bt, nxt, out=wt)
+            product(A, wt, out=out)  # sum_j A_ij b_j beta_j / c
+            if n1 < n:
+                betas[t][:, n1:n] = 1.0  # sequences whose last step is t
     return beta, w
 
 
+def _scaling_is_safe(c, *results):
+    """Whether a scaled pass can be trusted: every normaliser c at least SAFE_SCALE and
+    every result finite (else the caller recomputes in log space)."""
+    xp = get_array_module(c)
+    if not bool((c >= SAFE_SCALE).all()):
+        return False
+    with np.errstate(invalid="ignore", over="ignore"):
+        return all(bool(xp.isfinite(r.sum())) for r in results)
+
+
 def _forward_backward_log(model, packed):
-    """The same quantities in log space: log alpha, log beta (T, B, K), no scaling."""
+    """The same quantities in log space: log alpha, log beta (T, B, K), the log emissions
+    (T, B, K), log A, and m (T, B): as in the scaled passes, each step's log emissions have
+    their largest entry m_t taken out (so that log alpha + log beta - log P(x) is a
+    difference of moderate numbers however far an observation lies), and log P(x) is
+    logsumexp of the last log alpha plus sum_t m_t."""
     xp = get_array_module(model.transmat)
     logb = _log_emissions(model, packed.x)
+    m = logb.max(axis=2)
+    m = xp.where(xp.isfinite(m) & packed.valid, m, 0.0)
+    logb = logb - m[:, :, None]
     with np.errstate(divide="ignore"):
         logpi, logA = xp.log(model.startprob), xp.log(model.transmat)
     T, B, K = logb.shape
@@ -341,14 +446,24 @@ def _forward_backward_log(model, packed):
         n, n1 = packed.active[t], packed.active[t + 1]
         lb[t, :n1] = _logsumexp(logA + (logb[t + 1, :n1] + lb[t + 1, :n1])[:, None, :], axis=2)
         lb[t, n1:n] = 0.0
-    return la, lb, logb, logA
+    return la, lb, logb, logA, m
 
 
-def _zero_probability(ll, order, what):
+def _log_score(la, packed):
+    """logsumexp of each packed column's last log alpha: its log P(x) less sum_t m_t."""
+    xp = get_array_module(la)
+    ends = packed.valid.sum(axis=0) - 1  # (B,) each column's last step
+    return _logsumexp(la[ends, xp.arange(la.shape[1])], axis=1)
+
+
+def _zero_probability(ll, order, what, kind="categorical"):
     bad = np.flatnonzero(~np.isfinite(to_numpy(ll)))
     if bad.size:
+        why = ("a symbol or transition it never makes" if kind == "categorical" else
+               "a transition it never makes, or an observation whose density underflows "
+               "under every state")
         raise ValueError(f"the model gives sequence {sorted(order[bad].tolist())} probability 0 "
-                         f"(a symbol or transition it never makes): {what} is undefined")
+                         f"({why}): {what} is undefined")
 
 
 @dataclass(frozen=True)
@@ -363,31 +478,31 @@ class Posterior:
 
 def _e_step(model, packed, method):
     """(log-likelihoods of the packed columns (B,), gamma (T, K, B), expected transitions
-    (K, K)) by scaling or in log space."""
+    (K, K)) by scaling or in log space. A scaled pass that _scaling_is_safe rejects is
+    recomputed in log space."""
     xp = get_array_module(model.transmat)
     if method == "scaling":
         b, m = _emissions(model, packed)
         alpha, c = _forward(model.startprob, model.transmat, b, packed.active)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ll = xp.log(c).sum(axis=0) + (0 if m is None else m.sum(axis=0))
-        ll = xp.where(xp.isnan(ll), -np.inf, ll)
-        _zero_probability(ll, packed.order, "the posterior")
-        beta, w = _backward(model.transmat, b, c, packed.active)
-        gamma = alpha * beta
-        # xi summed over t and sequences: A_ij sum_{t,b} alpha_t(i) w_{t+1}(j), one product
-        trans = model.transmat * (alpha[:-1] @ w[1:].transpose(0, 2, 1)).sum(axis=0)
-        return ll, gamma, trans
-    la, lb, logb, logA = _forward_backward_log(model, packed)
+        if _scaling_is_safe(c):
+            ll = xp.log(c).sum(axis=0) + m
+            beta, w = _backward(model.transmat, b, c, packed.active)
+            gamma = alpha * beta
+            # xi summed over t and sequences: A_ij sum_{t,b} alpha_t(i) w_{t+1}(j), one product
+            trans = model.transmat * (alpha[:-1] @ w[1:].transpose(0, 2, 1)).sum(axis=0)
+            if _scaling_is_safe(c, gamma, trans):
+                return ll, gamma, trans
+    la, lb, logb, logA, m = _forward_backward_log(model, packed)
     T = la.shape[0]
-    ends = packed.valid.sum(axis=0) - 1  # (B,) each column's last step
-    ll = _logsumexp(la[ends, xp.arange(la.shape[1])], axis=1)
-    _zero_probability(ll, packed.order, "the posterior")
+    ll_shifted = _log_score(la, packed)  # log P(x) less the divisors m
+    ll = ll_shifted + m.sum(axis=0)
+    _zero_probability(ll, packed.order, "the posterior", model.kind)
     with np.errstate(invalid="ignore"):
-        gamma = xp.where(packed.valid[:, :, None], xp.exp(la + lb - ll[:, None]), 0.0)
+        gamma = xp.where(packed.valid[:, :, None], xp.exp(la + lb - ll_shifted[:, None]), 0.0)
         gamma = gamma.transpose(0, 2, 1).copy()  # (T, K, B) as the scaled path's
         if T > 1:
             log_xi = (la[:-1, :, :, None] + logA + (logb[1:] + lb[1:])[:, :, None, :]
-                      - ll[:, None, None])
+                      - ll_shifted[:, None, None])
             both = (packed.valid[:-1] & packed.valid[1:])[:, :, None, None]
             trans = xp.where(both, xp.exp(log_xi), 0.0).sum(axis=(0, 1))
         else:
@@ -421,17 +536,20 @@ def forward_backward(model, X, lengths=None, *, method="scaling"):
     X : int array (n,) of symbols in [0, M), or float array (n, D) for Gaussian emissions:
         the sequences concatenated, on the model's device
     lengths : int array (n_sequences,) of positive lengths summing to n; None: one sequence
-    method : "scaling" or "log"
+    method : "scaling" or "log". Scaling is recomputed in log space when a step's
+        normaliser falls below SAFE_SCALE (1.5e-154), where its products could underflow.
 
     Returns
     -------
     Posterior: log_likelihood (n_sequences,), posterior (n, K) (rows sum to 1), start_counts
     (K,) and trans_counts (K, K), the expected counts of Baum-Welch. A sequence the model
-    gives probability 0 is a ValueError saying which.
+    gives probability 0 is a ValueError saying which; so is, for Gaussian emissions, an
+    observation too far from every state's mean to tell the states apart in float64.
     """
     model = _check_model(model)
     X, lengths = _check_sequences(model, X, lengths)
     check_choice(method, "method", METHODS)
+    _check_resolvable(model, X)
     packed = _pack(X, lengths)
     ll, gamma, trans = _e_step(model, packed, method)
     return Posterior(_unsort(ll, packed), _unpack(gamma.transpose(0, 2, 1), packed, X.shape[0]),
@@ -444,20 +562,30 @@ LONG = 2048  # a single sequence at least this long is scored by _score_by_produ
 def _score_by_products(pi, A, b):
     """log P(x) of one long sequence without a loop over time: P(x) = pi_b1 M_2 ... M_T 1 with
     M_t = A diag(b_t), and the matrix product is associative, so the T - 1 matrices are
-    multiplied pairwise, all pairs at once, in log2(T) rounds; each product is divided by its
-    largest entry (whose log is kept), so nothing underflows. b: (T, K, 1) as _emissions."""
+    multiplied pairwise, all pairs at once, in log2(T) rounds. Every matrix is divided by
+    its largest entry (whose log is kept) before it is multiplied, each M_t first (by a
+    bound within a factor K of it, one matrix-vector product for all t) and each product
+    after, so no product is of two small numbers. b: (T, K, 1) as _emissions.
+    Returns None where a product still falls below SAFE_SCALE (the caller then loops)."""
     xp = get_array_module(b)
-    M = A[None] * b[1:, :, 0][:, None, :]  # (T - 1, K, K)
-    log_scale = 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+        bt = b[1:, :, 0]  # (T - 1, K)
+        top = bt @ A.max(axis=0)  # (T - 1,) between M_t's largest entry and K times it
+        lowest = top.min()
+        log_scale = xp.log(top).sum()
+        M = A[None] * (bt / xp.where(top > 0, top, 1.0)[:, None])[:, None, :]  # (T - 1, K, K)
         while M.shape[0] > 1:
             if M.shape[0] % 2:  # an odd one out waits for the next round
                 M = xp.concatenate([M, xp.eye(A.shape[0])[None]])
             M = M[0::2] @ M[1::2]
             top = M.max(axis=(1, 2))
+            lowest = xp.minimum(lowest, top.min())
             log_scale = log_scale + xp.log(top).sum()
             M = M / xp.where(top > 0, top, 1.0)[:, None, None]
-        return xp.log(((pi * b[0, :, 0]) @ M[0]).sum()) + log_scale
+        last = ((pi * b[0, :, 0]) @ M[0]).sum()
+        if not float(xp.minimum(lowest, last)) >= SAFE_SCALE:
+            return None
+        return xp.log(last) + log_scale
 
 
 def _score(model, packed, method="scaling"):
@@ -465,16 +593,14 @@ def _score(model, packed, method="scaling"):
     if method == "scaling":
         b, m = _emissions(model, packed)
         if b.shape[2] == 1 and b.shape[0] >= LONG:
-            ll = _score_by_products(model.startprob, model.transmat, b).reshape(1)
-            ll = ll + (0 if m is None else m.sum())
-            return xp.where(xp.isnan(ll), -np.inf, ll)
+            ll = _score_by_products(model.startprob, model.transmat, b)
+            if ll is not None:
+                return ll.reshape(1) + m
         _, c = _forward(model.startprob, model.transmat, b, packed.active)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ll = xp.log(c).sum(axis=0) + (0 if m is None else m.sum(axis=0))
-        return xp.where(xp.isnan(ll), -np.inf, ll)
-    la, _, _, _ = _forward_backward_log(model, packed)
-    ends = packed.valid.sum(axis=0) - 1
-    return _logsumexp(la[ends, xp.arange(la.shape[1])], axis=1)
+        if _scaling_is_safe(c):
+            return xp.log(c).sum(axis=0) + m
+    la, _, _, _, m = _forward_backward_log(model, packed)
+    return _log_score(la, packed) + m.sum(axis=0)
 
 
 def score(model, X, lengths=None, *, method="scaling"):
@@ -485,7 +611,8 @@ def score(model, X, lengths=None, *, method="scaling"):
     model : HMM
     X : int array (n,) of symbols, or float array (n, D): the sequences concatenated
     lengths : int array (n_sequences,) summing to n; None: one sequence
-    method : "scaling" or "log"
+    method : "scaling" or "log". Scaling is recomputed in log space when a step's
+        normaliser falls below SAFE_SCALE (1.5e-154), where its products could underflow.
 
     Returns
     -------
@@ -501,9 +628,10 @@ def score(model, X, lengths=None, *, method="scaling"):
     ll = _unsort(_score(model, packed, method), packed)
     impossible = np.flatnonzero(np.isneginf(to_numpy(ll)))
     if impossible.size:
-        warnings.warn(f"the model gives sequence {impossible.tolist()} probability 0 (a symbol "
-                      f"or transition it never makes): log-likelihood -inf", RuntimeWarning,
-                      stacklevel=2)
+        why = ("a symbol or transition it never makes" if model.kind == "categorical" else
+               "a transition it never makes, or an observation whose density underflows")
+        warnings.warn(f"the model gives sequence {impossible.tolist()} probability 0 ({why}): "
+                      f"log-likelihood -inf", RuntimeWarning, stacklevel=2)
     return ll
 
 
@@ -521,10 +649,13 @@ def viterbi(model, X, lengths=None):
     -------
     path : int64 array (n,) of states, X's order
     log_prob : float64 array (n_sequences,), log P(best path, x) of each sequence
-    A sequence of probability 0 (no path at all) is a ValueError saying which.
+    A sequence of probability 0 (no path at all) is a ValueError saying which; so is, for
+    Gaussian emissions, an observation too far from every state's mean to tell the states
+    apart in float64.
     """
     model = _check_model(model)
     X, lengths = _check_sequences(model, X, lengths)
+    _check_resolvable(model, X)
     packed = _pack(X, lengths)
     path, best = _viterbi(model, packed)
     return _unpack(path, packed, X.shape[0]), _unsort(best, packed)
@@ -552,7 +683,7 @@ def _viterbi(model, packed):
         delta = s.max(axis=1) + logb[t, :n]
     for _, lo, d in finals:
         best[lo:lo + d.shape[0]] = d.max(axis=1)
-    _zero_probability(best, packed.order, "the best path")
+    _zero_probability(best, packed.order, "the best path", model.kind)
     last = {t_end: (lo, d) for t_end, lo, d in finals}
     for t in range(T - 1, -1, -1):
         n1 = packed.active[t + 1] if t + 1 < T else 0
@@ -598,12 +729,37 @@ def _m_step(model, packed, gamma, trans):
         total = counts.sum(axis=1, keepdims=True)
         emission = xp.where(total > 0, counts / xp.maximum(total, 1e-300), model.emissionprob)
         return HMM(startprob, transmat, emission)
-    x = packed.x  # (T, B, D)
+    # Gaussian: the gamma-weighted mean, then the weighted mean square about it (two passes:
+    # E[x^2] - mean^2 cancels to nothing for data far from 0), at least _variance_floor; both
+    # about a centre, the first observation, so that data far from 0 keep their digits (and
+    # identical observations give their own value back exactly). A state that no
+    # observation belongs to keeps its old mean and variance, as a row of no counts keeps
+    # its old probabilities above.
+    centre = packed.x[0, 0]  # (D,): the first cell of the longest sequence
+    x = packed.x - centre  # (T, B, D); the padding's values are multiplied by gamma = 0
     weight = gamma.sum(axis=(0, 2))[:, None]  # (K, 1)
-    means = xp.tensordot(gamma, x, axes=([0, 2], [0, 1])) / weight
-    covars = xp.tensordot(gamma, x**2, axes=([0, 2], [0, 1])) / weight - means**2
-    covars = xp.maximum(covars, 1e-10)
+    used = weight > SAFE_SCALE
+    safe = xp.where(used, weight, 1.0)
+    shift = xp.tensordot(gamma, x, axes=([0, 2], [0, 1])) / safe  # (K, D): means - centre
+    diff2 = (x[:, :, None, :] - shift) ** 2  # (T, B, K, D)
+    spread = (gamma.transpose(0, 2, 1)[:, :, :, None] * diff2).sum(axis=(0, 1)) / safe
+    means = xp.where(used, centre + shift, model.means)
+    covars = xp.where(used, xp.maximum(spread, _variance_floor(packed)), model.covars)
     return HMM(startprob, transmat, None, means, covars)
+
+
+def _variance_floor(packed):
+    """(D,) the smallest variance a fit gives: (64 eps m)^2 for m the data's largest magnitude
+    in that feature (or 1 if all 0), 64 units in the last place of the data. The data
+    resolve no smaller spread, so at any scale or offset the floor stays below every variance
+    they can show; a state that collapses onto one value keeps a finite likelihood (a
+    degenerate fit, whose likelihood the floor sets)."""
+    if "floor" not in packed.cache:
+        xp = get_array_module(packed.x)
+        top = xp.abs(packed.x).max(axis=(0, 1))  # the padding, 0, changes no maximum
+        top = xp.where(top > 0, top, 1.0)
+        packed.cache["floor"] = (64 * np.finfo(np.float64).eps * top) ** 2
+    return packed.cache["floor"]
 
 
 def _learn(model, X, lengths, n_iter, tol, step):
@@ -621,7 +777,7 @@ def _learn(model, X, lengths, n_iter, tol, step):
             break
     final = _score(model, packed)
     if not bool(xp.isfinite(final).all()):
-        _zero_probability(final, packed.order, "the fitted model's likelihood")
+        _zero_probability(final, packed.order, "the fitted model's likelihood", model.kind)
     history.append(float(final.sum()))
     seconds.append(time.perf_counter() - begin)
     return HMMFit(model, np.array(history), np.array(seconds), converged)
@@ -638,8 +794,11 @@ def _check_learning(model, X, lengths, n_iter, tol):
 def baum_welch(model, X, lengths=None, *, n_iter=100, tol=1e-6, method="scaling"):
     """Baum-Welch (EM) from model: each iteration computes the expected counts by
     forward-backward (E-step) and sets every probability to its count over its row's total
-    (M-step); for Gaussian emissions the means and variances are the posterior-weighted ones.
-    The log-likelihood never decreases.
+    (M-step); for Gaussian emissions the means and variances are the posterior-weighted ones
+    (a state no observation belongs to keeps its own, as a row of no counts keeps its
+    probabilities; a variance is at least 64 units in the last place of the data, so that a
+    state collapsed onto one value keeps a finite likelihood). The log-likelihood never
+    decreases.
 
     Parameters
     ----------
@@ -653,10 +812,15 @@ def baum_welch(model, X, lengths=None, *, n_iter=100, tol=1e-6, method="scaling"
     Returns
     -------
     HMMFit: .model, .log_likelihoods (iterations + 1,) (the total at each E-step, then of the
-    final model), .seconds, .converged
+    final model), .seconds, .converged. For Gaussian emissions, X is a ValueError when an
+    observation lies more than 1e7 standard deviations from every state's mean of the start,
+    has entries above 1e150, or spreads over less than 1e-140 (but more than 0).
     """
     model, X, lengths, n_iter, tol = _check_learning(model, X, lengths, n_iter, tol)
     check_choice(method, "method", METHODS)
+    if model.kind == "gaussian":
+        _check_gaussian_scale(X)
+        _check_resolvable(model, X)
 
     def em(model, packed):
         ll, gamma, trans = _e_step(model, packed, method)
@@ -720,12 +884,15 @@ def gradient_ascent(model, X, lengths=None, *, n_iter=100, lr=1.0, tol=0.0):
     X : int array (n,) of symbols: the sequences concatenated
     lengths : int array (n_sequences,) summing to n; None: one sequence
     n_iter : int >= 1
-    lr : float > 0, the step on the log-likelihood divided by n
+    lr : float > 0, the learning rate per observation: each step adds lr / n times the
+        gradient of the total log-likelihood (lr times that of the mean log-likelihood per
+        observation), so one lr suits any amount of data
     tol : float >= 0, stop when the log-likelihood gains less than this in one step
 
     Returns
     -------
-    HMMFit, as baum_welch's
+    HMMFit, as baum_welch's. A step so large that a probability underflows to 0 (the run
+    diverges) is a ValueError naming lr.
     """
     model, X, lengths, n_iter, tol = _check_learning(model, X, lengths, n_iter, tol)
     if model.kind != "categorical":
@@ -737,12 +904,20 @@ def gradient_ascent(model, X, lengths=None, *, n_iter=100, lr=1.0, tol=0.0):
         raise ValueError("model must have every probability positive (a softmax never gives 0)")
     n = X.shape[0]
     logits = [xp.log(p) for p in (model.startprob, model.transmat, model.emissionprob)]
+    steps = []
 
     def ascend(model, packed):
         ll, grads = _gradient(model, packed)
-        for u, g in zip(logits, grads, strict=True):
-            u += (lr / n) * g
-        return ll, HMM(*(_softmax(u) for u in logits))
+        steps.append(len(steps) + 1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for u, g in zip(logits, grads, strict=True):
+                u += (lr / n) * g
+            probs = [_softmax(u) for u in logits]
+        if not all(bool((p > 0).all()) for p in probs):  # also False for NaN
+            raise ValueError(f"lr {lr:g} is too large: gradient ascent diverged at step "
+                             f"{steps[-1]} (a logit moved by more than the 745 nats that a "
+                             f"float64 softmax resolves); take a smaller lr")
+        return ll, HMM(*probs)
 
     return _learn(model, X, lengths, n_iter, tol, ascend)
 

@@ -26,6 +26,7 @@ from course_utils.hmm import (
 )
 
 FAST = settings(max_examples=25, deadline=None)
+MORE = settings(max_examples=60, deadline=None)  # cheap properties: more examples
 CASINO = make_hmm([0.5, 0.5], [[0.95, 0.05], [0.1, 0.9]],
                   [[1 / 6] * 6, [0.1] * 5 + [0.5]])
 
@@ -38,22 +39,28 @@ def gaussian_model(K=3, D=2, seed=0):
 
 
 def brute_force(model, x):
-    """log P(x) and the best path by enumerating every state path (K^T of them)."""
+    """log P(x) and the best path by enumerating every state path (K^T of them), the sum
+    taken relative to the best path's probability so that it cannot underflow."""
     K, T = model.n_states, len(x)
-    total, best, best_path = 0.0, -np.inf, None
+    logps, best, best_path = [], -np.inf, None
     for z in itertools.product(range(K), repeat=T):
-        logp = math.log(model.startprob[z[0]])
-        logp += sum(math.log(model.transmat[z[t - 1], z[t]]) for t in range(1, T))
+        logp = _log(model.startprob[z[0]])
+        logp += sum(_log(model.transmat[z[t - 1], z[t]]) for t in range(1, T))
         logp += sum(_log_emission(model, z[t], x[t]) for t in range(T))
-        total += math.exp(logp)
+        logps.append(logp)
         if logp > best:
             best, best_path = logp, z
-    return math.log(total), best, np.array(best_path)
+    total = best + math.log(sum(math.exp(lp - best) for lp in logps))
+    return total, best, np.array(best_path)
+
+
+def _log(p):
+    return math.log(p) if p > 0 else -math.inf
 
 
 def _log_emission(model, k, x):
     if model.kind == "categorical":
-        return math.log(model.emissionprob[k, x])
+        return _log(model.emissionprob[k, x])
     var = model.covars[k]
     return float(-0.5 * (((x - model.means[k]) ** 2) / var + np.log(2 * np.pi * var)).sum())
 
@@ -283,6 +290,174 @@ def test_a_zero_probability_sequence_says_so_and_never_gives_nan():
         assert np.isfinite(score(gauss, [100.0, -100.0])[0])  # far, but not impossible
 
 
+# ----------------------------------------------------------------------------- at the edges
+
+
+def test_tiny_probabilities_are_exact_by_scaling_as_in_log_space_and_hmmlearn():
+    # P(x) = 1e-400: the scaled pass multiplied 1e-200 by 1e-200 before normalising (-inf,
+    # "probability 0"); it now divides each step's emissions by their largest entry and
+    # normalises before multiplying
+    rare = make_hmm([1.0], [[1.0]], [[1.0, 1e-200]])
+    for n in (2, 3000):  # 3000: one long sequence, scored by products of matrices
+        x = np.ones(n, dtype=int)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for method in hmm.METHODS:
+                assert score(rare, x, method=method)[0] == pytest.approx(n * math.log(1e-200),
+                                                                         rel=1e-13)
+            post = forward_backward(rare, x)
+        assert post.log_likelihood[0] == pytest.approx(n * math.log(1e-200), rel=1e-13)
+        assert _hmmlearn(rare).score(x[:, None]) == pytest.approx(n * math.log(1e-200),
+                                                                  rel=1e-13)
+    # near the edge, accuracy: 1e-158 per step went through the subnormals (error 2e-11)
+    edge = make_hmm([1.0], [[1.0]], [[1.0, 1e-158]])
+    assert score(edge, [1, 1, 1])[0] == pytest.approx(3 * math.log(1e-158), rel=1e-15)
+
+
+def test_a_rarely_entered_state_needs_normalising_before_the_transition_product():
+    # symbol 1 comes only from state 1, entered with probability 1e-200: P(x) = 0.5 1e-400
+    rare = make_hmm([0.5, 0.5], [[1.0, 1e-200], [1.0, 1e-200]], [[1.0, 0.0], [0.0, 1.0]])
+    lengths = [3, 1, 2500, 4]
+    X = np.ones(sum(lengths), dtype=int)
+    expected = np.array([math.log(0.5) + (n - 1) * math.log(1e-200) for n in lengths])
+    for method in hmm.METHODS:
+        np.testing.assert_allclose(score(rare, X, lengths, method=method), expected, rtol=1e-13)
+        post = forward_backward(rare, X, lengths, method=method)
+        np.testing.assert_allclose(post.log_likelihood, expected, rtol=1e-13)
+        np.testing.assert_allclose(post.posterior, np.tile([0.0, 1.0], (X.size, 1)), atol=1e-15)
+    np.testing.assert_allclose(score(rare, X[:2500]), expected[2], rtol=1e-13)  # by products
+    path, best = viterbi(rare, X, lengths)
+    assert (path == 1).all()
+    np.testing.assert_allclose(best, expected, rtol=1e-13)  # one path only: best = total
+    ll, grads = log_likelihood_gradient(rare, X, lengths)
+    assert ll == pytest.approx(expected.sum(), rel=1e-13)
+    assert all(np.isfinite(g).all() for g in grads)
+    result = baum_welch(rare, X, lengths, n_iter=3)
+    assert np.isfinite(result.log_likelihoods).all()
+
+
+def test_gaussian_baum_welch_keeps_a_state_no_observation_belongs_to():
+    # the M-step divided 0 by 0 for the state at 100 ("probability 0"); it keeps its own
+    X = np.random.default_rng(0).normal(size=200)
+    for offset in (0.0, 1e4, 1e9):
+        start = make_hmm([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], means=[[offset], [offset + 100]],
+                         covars=[[1.0], [1.0]])
+        for method in hmm.METHODS:
+            result = baum_welch(start, X + offset, n_iter=20, method=method)
+            assert np.isfinite(result.log_likelihoods).all()
+            assert (np.diff(result.log_likelihoods) >= -1e-9 * abs(result.log_likelihoods[-1])
+                    ).all()
+            assert result.model.means[1, 0] == offset + 100 and result.model.covars[1, 0] == 1.0
+            assert result.model.means[0, 0] - offset == pytest.approx(X.mean(), abs=1e-6)
+            assert result.model.covars[0, 0] == pytest.approx(X.var(), rel=1e-6)
+
+
+@pytest.mark.parametrize("offset, scale", [(1e4, 1.0), (1e8, 1.0), (1e9, 1.0), (-1e6, 1.0),
+                                           (0.0, 1e-6), (0.0, 1e-100), (0.0, 1e6),
+                                           (0.0, 1e100), (1e6, 1e-3)])
+def test_gaussian_baum_welch_is_the_same_fit_at_any_offset_and_scale(offset, scale):
+    # E[x^2] - mean^2 cancelled to nothing at offsets of 1e8 (probability 0), and the
+    # absolute variance floor of 1e-10 broke fits at a scale of 1e-6 (likelihood went down)
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(0.0, 0.5, 150), rng.normal(3.0, 0.5, 150)])
+    base = make_hmm([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], means=[[-0.5], [3.5]],
+                    covars=[[1.0], [1.0]])
+    moved = make_hmm([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]],
+                     means=[[offset - 0.5 * scale], [offset + 3.5 * scale]],
+                     covars=[[scale**2], [scale**2]])
+    ref = baum_welch(base, X, n_iter=15, tol=0)
+    got = baum_welch(moved, offset + scale * X, n_iter=15, tol=0)
+    np.testing.assert_allclose((got.model.means - offset) / scale, ref.model.means, atol=1e-6)
+    np.testing.assert_allclose(got.model.covars / scale**2, ref.model.covars, rtol=1e-6)
+    np.testing.assert_allclose(got.model.transmat, ref.model.transmat, atol=1e-6)
+    # the densities scale by 1/scale per observation
+    np.testing.assert_allclose(got.log_likelihoods + X.size * math.log(scale),
+                               ref.log_likelihoods, rtol=1e-8)
+
+
+def test_a_gaussian_state_that_collapses_onto_one_value_keeps_a_finite_rising_likelihood():
+    start = make_hmm([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]], means=[[0.0], [1.0]],
+                     covars=[[1.0], [1.0]])
+    for value in (0.0, 0.5, 1e9 + 0.25):
+        moved = make_hmm(start.startprob, start.transmat, means=start.means + value,
+                         covars=start.covars)
+        for method in hmm.METHODS:
+            result = baum_welch(moved, np.full(50, value), n_iter=20, tol=0, method=method)
+            ll = result.log_likelihoods
+            assert np.isfinite(ll).all() and (np.diff(ll) >= 0).all()
+            assert (result.model.means == value).all()  # the centre keeps it exact
+            floor = (64 * np.finfo(float).eps * (abs(value) or 1.0)) ** 2
+            np.testing.assert_allclose(result.model.covars, floor, rtol=1e-12)
+
+
+def test_gaussian_inputs_beyond_float64_are_refused_naming_x():
+    model = make_hmm([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]], means=[[0.0], [1.0]],
+                     covars=[[1.0], [1.0]])
+    # 1e6 standard deviations away: still resolved, and the log-space posteriors sum to 1
+    # (they summed to 1.0000074: la + lb - ll cancelled huge numbers)
+    for method in hmm.METHODS:
+        post = forward_backward(model, [1e6, 0.5, 1e6], method=method)
+        np.testing.assert_allclose(post.posterior.sum(axis=1), 1, rtol=1e-14)
+        np.testing.assert_allclose(post.posterior[0], [0, 1], atol=1e-12)
+    # 1e150 away, x - 1 == x: the two states cannot be told apart, and the two methods
+    # disagreed (posteriors [0.5, 0.5] and [1, 1]); now refused
+    for call in (forward_backward, viterbi, baum_welch):
+        with pytest.raises(ValueError, match=r"X\[0\] lies 1e\+150 standard deviations"):
+            call(model, [1e150, 0.5])
+    with pytest.raises(ValueError, match="X has entries as large as 1e\\+200"):
+        baum_welch(make_hmm([1.0], [[1.0]], means=[1e200], covars=[1.0]), [1e200, 1e200])
+    with pytest.raises(ValueError, match="X spreads over only"):
+        baum_welch(make_hmm([1.0], [[1.0]], means=[0.0], covars=[1e-300]), [0.0, 1e-150])
+    with pytest.warns(RuntimeWarning, match="density underflows"):
+        assert score(model, [1e200])[0] == -np.inf  # e^-5e399 is 0 in float64
+
+
+def test_float32_tables_are_taken_at_float32_precision():
+    p32 = np.array([0.6, 0.4], np.float32)  # sums to 1.00000003 in float64
+    A32 = np.array([[0.7, 0.3], [0.2, 0.8]], np.float32)
+    E32 = np.full((2, 7), 1 / 7, np.float32)
+    model = make_hmm(p32, A32, E32)
+    for table in (model.startprob, model.transmat, model.emissionprob):
+        assert table.dtype == np.float64
+        np.testing.assert_allclose(table.sum(axis=-1), 1, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(model.startprob, p32, rtol=1e-7)
+    many = make_hmm(np.full(200, 1 / 200, np.float32), np.full((200, 200), 1 / 200, np.float32),
+                    np.full((200, 3), 1 / 3, np.float32))
+    assert many.n_states == 200
+    with pytest.raises(ValueError, match="startprob sums to"):
+        make_hmm(np.array([0.6, 0.41], np.float32), A32, E32)  # off by 1e-2, not rounding
+    with pytest.raises(ValueError, match="startprob sums to"):
+        make_hmm([0.6, 0.4 + 1e-7], A32, E32)  # float64 keeps its 1e-8
+    X, _ = sample(model, [10, 5], seed=0)
+    assert np.isfinite(baum_welch(model, X, [10, 5], n_iter=3).log_likelihoods).all()
+
+
+def test_xp_must_be_an_array_module():
+    with pytest.raises(TypeError, match="xp must be None"):
+        random_hmm(2, 3, xp="numpy")
+    with pytest.raises(TypeError, match="xp must be None"):
+        random_hmm(2, 3, xp=3)
+    assert isinstance(random_hmm(2, 3, xp=np).transmat, np.ndarray)
+
+
+def test_gradient_ascent_that_diverges_names_lr():
+    X, _ = sample(CASINO, [50, 50], seed=0)
+    for lr in (1e3, 1e300):  # the softmax underflowed to 0, then "probability 0" came out
+        with pytest.raises(ValueError, match=r"lr \S+ is too large: gradient ascent diverged"):
+            gradient_ascent(CASINO, X, [50, 50], n_iter=20, lr=lr)
+    assert np.isfinite(gradient_ascent(CASINO, X, [50, 50], n_iter=20, lr=10).log_likelihoods
+                       ).all()
+
+
+def test_the_gradient_ascent_rate_is_per_observation():
+    # the same lr takes the same first step on the mean log-likelihood, whatever the data size
+    X, _ = sample(CASINO, [40] * 5, seed=2)
+    few = gradient_ascent(CASINO, X, [40] * 5, n_iter=1, lr=1.0).model
+    many = gradient_ascent(CASINO, np.tile(X, 4), [40] * 20, n_iter=1, lr=1.0).model
+    np.testing.assert_allclose(few.transmat, many.transmat, rtol=1e-12)
+    np.testing.assert_allclose(few.emissionprob, many.emissionprob, rtol=1e-12)
+
+
 test_bad_arguments_name_themselves = names_the_argument({
     "startprob": (lambda v: make_hmm(v, [[1.0]], [[1.0]]), [[0.5], [-1.0], [[1.0]], [np.nan]]),
     "transmat": (lambda v: make_hmm([1.0], v, [[1.0]]), [[[0.5]], [[2.0, -1.0]], [1.0]]),
@@ -292,7 +467,17 @@ test_bad_arguments_name_themselves = names_the_argument({
     "lengths": (lambda v: score(CASINO, [0, 1, 2], v), [[2], [0, 3], [-1, 4], [[3]]]),
     "method": (lambda v: score(CASINO, [0], method=v), ["fast", 3]),
     "n_iter": (lambda v: baum_welch(CASINO, [0, 1], n_iter=v), [0, 1.5]),
-    "lr": (lambda v: gradient_ascent(CASINO, [0, 1], lr=v), [0.0, -1.0]),
+    "lr": (lambda v: gradient_ascent(CASINO, [0, 1], lr=v), [0.0, -1.0, 1e300, np.inf]),
+    "tol": (lambda v: baum_welch(CASINO, [0, 1], tol=v), [-1.0, np.nan, "0"]),
+    "xp": (lambda v: random_hmm(2, 2, xp=v), ["numpy", 3, np.float64]),
+    "concentration": (lambda v: random_hmm(2, 2, concentration=v), [0.0, -1.0, np.nan]),
+    "n_symbols": (lambda v: random_hmm(2, v), [0, 2.5]),
+    "means": (lambda v: make_hmm([1.0], [[1.0]], means=v, covars=[1.0]),
+              [[np.inf], [[0.0], [1.0]], "a"]),
+    "covars": (lambda v: make_hmm([1.0], [[1.0]], means=[0.0], covars=v),
+               [[0.0], [-1.0], [np.nan]]),
+    "X  ": (lambda v: baum_welch(make_hmm([1.0], [[1.0]], means=[0.0], covars=[1.0]), v),
+            [[1e200, 0.0], [0.0, 1e-150], [1e9, 1e9 + 1]]),
     "n_states": (lambda v: random_hmm(v, 2), [0, 2.0]),
     "n_restarts": (lambda v: fit([0, 1], n_states=2, n_symbols=2, n_restarts=v), [0]),
     "seed": (lambda v: sample(CASINO, 3, seed=v), [-1, 1.5]),
@@ -357,6 +542,90 @@ def test_properties_of_gaussian_emissions(K, D, lengths, seed):
     assert (gains >= -1e-8 * (1 + np.abs(result.log_likelihoods[1:]))).all()
 
 
+def _sharpened(model, power):
+    """The model with every probability raised to power and renormalised, none below e^-700
+    (1e-304): power 100 turns 0.1 against 0.9 into 1e-96, the ground where a scaled pass that
+    multiplies before normalising underflows. Every probability stays positive, so data drawn
+    from another model keep a finite log-likelihood."""
+    def sharpen(p):
+        logp = power * np.log(p)
+        q = np.exp(np.maximum(logp - logp.max(axis=-1, keepdims=True), -700.0))
+        return q / q.sum(axis=-1, keepdims=True)
+    return make_hmm(sharpen(model.startprob), sharpen(model.transmat),
+                    sharpen(model.emissionprob))
+
+
+@given(st.integers(1, 4), st.integers(1, 5), st.lists(st.integers(1, 9), min_size=1, max_size=4),
+       st.integers(0, 10**6), st.sampled_from([0.05, 1.0, 20.0]),
+       st.sampled_from([1.0, 30.0, 150.0]))
+@MORE
+def test_property_scaled_and_log_forward_backward_agree_and_posteriors_sum_to_1(
+        K, M, lengths, seed, concentration, power):
+    model = _sharpened(random_hmm(K, M, seed=seed, concentration=concentration), power)
+    X, _ = sample(random_hmm(K, M, seed=seed + 1), lengths, seed=seed)  # rare events included
+    scaled = forward_backward(model, X, lengths)
+    logs = forward_backward(model, X, lengths, method="log")
+    assert np.isfinite(scaled.log_likelihood).all()
+    np.testing.assert_allclose(scaled.log_likelihood, logs.log_likelihood, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(score(model, X, lengths), logs.log_likelihood, rtol=1e-9,
+                               atol=1e-9)
+    for post in (scaled, logs):
+        np.testing.assert_allclose(post.posterior.sum(axis=1), 1, rtol=1e-12)
+        assert (post.posterior >= 0).all()
+    np.testing.assert_allclose(scaled.posterior, logs.posterior, atol=1e-9)
+    np.testing.assert_allclose(scaled.trans_counts, logs.trans_counts, atol=1e-8 * sum(lengths))
+
+
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 6), st.integers(0, 10**6),
+       st.sampled_from([0.05, 1.0]), st.sampled_from([1.0, 60.0]))
+@MORE
+def test_property_viterbi_is_the_best_path_by_brute_force(K, M, T, seed, concentration, power):
+    model = _sharpened(random_hmm(K, M, seed=seed, concentration=concentration), power)
+    x, _ = sample(random_hmm(K, M, seed=seed + 1), T, seed=seed)
+    path, best = viterbi(model, x)
+    total, top, _ = brute_force(model, x)
+    assert best[0] == pytest.approx(top, rel=1e-12, abs=1e-12)  # the maximum over K^T paths
+    own = (_log(model.startprob[path[0]]) + _log(model.emissionprob[path[0], x[0]])
+           + sum(_log(model.transmat[path[t - 1], path[t]])
+                 + _log(model.emissionprob[path[t], x[t]]) for t in range(1, T)))
+    assert own == pytest.approx(top, rel=1e-12, abs=1e-12)  # the path returned attains it
+    assert score(model, x)[0] == pytest.approx(total, rel=1e-12, abs=1e-12)
+    assert best[0] <= score(model, x)[0] + 1e-12
+
+
+@given(st.integers(1, 3), st.integers(1, 2), st.lists(st.integers(2, 12), min_size=1,
+                                                       max_size=3), st.integers(0, 10**6),
+       st.sampled_from([0.0, 1e3, -1e6, 1e9]), st.sampled_from([1e-6, 1.0, 1e6]),
+       st.sampled_from(hmm.METHODS))
+@MORE
+def test_property_gaussian_baum_welch_never_lowers_the_likelihood_at_any_offset_and_scale(
+        K, D, lengths, seed, offset, scale, method):
+    truth = gaussian_model(K, D, seed=seed)
+    X, _ = sample(truth, lengths, seed=seed)
+    start = gaussian_model(K, D, seed=seed + 1)
+    start = make_hmm(start.startprob, start.transmat, means=offset + scale * start.means,
+                     covars=scale**2 * start.covars)
+    result = baum_welch(start, offset + scale * X, lengths, n_iter=5, tol=0, method=method)
+    ll = result.log_likelihoods
+    assert np.isfinite(ll).all() and (result.model.covars > 0).all()
+    assert (np.diff(ll) >= -1e-8 * (1 + np.abs(ll[1:]))).all()
+
+
+@given(st.integers(1, 3), st.integers(2, 4), st.lists(st.integers(1, 10), min_size=1,
+                                                       max_size=4), st.integers(0, 10**6),
+       st.sampled_from([1.0, 40.0]), st.sampled_from(hmm.METHODS))
+@MORE
+def test_property_categorical_baum_welch_never_lowers_the_likelihood(K, M, lengths, seed, power,
+                                                                     method):
+    X, _ = sample(random_hmm(K, M, seed=seed + 1), lengths, seed=seed)
+    start = _sharpened(random_hmm(K, M, seed=seed), power)  # every probability positive
+    result = baum_welch(start, X, lengths, n_iter=5, tol=0, method=method)
+    ll = result.log_likelihoods
+    assert np.isfinite(ll).all()
+    assert (np.diff(ll) >= -1e-8 * (1 + np.abs(ll[1:]))).all()
+    np.testing.assert_allclose(result.model.transmat.sum(axis=1), 1, rtol=1e-12)
+
+
 # ----------------------------------------------------------------------------- on the GPU
 
 
@@ -401,3 +670,24 @@ def test_every_function_follows_its_data_onto_the_gpu():
     same(score(gpu, cupy.asarray(long_x)), score(model, long_x))  # by products
     with pytest.raises(backend.DeviceMismatchError, match="X"):
         score(gpu, X, lengths)
+    # the edges: probabilities of 1e-200 (scaling falls back to log space where it must),
+    # float32 tables, a Gaussian state that no observation belongs to
+    rare = make_hmm([0.5, 0.5], [[1.0, 1e-200], [1.0, 1e-200]], [[1.0, 0.0], [0.0, 1.0]])
+    rare_g = make_hmm(*(cupy.asarray(p) for p in (rare.startprob, rare.transmat,
+                                                   rare.emissionprob)))
+    ones = np.ones(2500, dtype=int)
+    for x, lens in ((ones[:12], [5, 7]), (ones, None)):
+        same(score(rare_g, cupy.asarray(x), lens), score(rare, x, lens), atol=1e-9)
+    same(forward_backward(rare_g, cupy.asarray(ones[:12]), [5, 7]).posterior,
+         forward_backward(rare, ones[:12], [5, 7]).posterior)
+    f32 = make_hmm(*(cupy.asarray(p, dtype=cupy.float32) for p in ([0.6, 0.4], [[0.7, 0.3],
+                                                                              [0.2, 0.8]])),
+                   cupy.asarray([[0.1, 0.9], [0.3, 0.7]], dtype=cupy.float32))
+    same(f32.startprob.sum(), 1.0, atol=1e-15)
+    far = make_hmm([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], means=[[0.0], [100.0]],
+                   covars=[[1.0], [1.0]])
+    far_g = make_hmm(*(cupy.asarray(p) for p in (far.startprob, far.transmat)),
+                     means=cupy.asarray(far.means), covars=cupy.asarray(far.covars))
+    near0 = np.random.default_rng(0).normal(size=50)
+    same(baum_welch(far_g, cupy.asarray(near0), n_iter=3).model.means,
+         baum_welch(far, near0, n_iter=3).model.means)
