@@ -10,10 +10,13 @@ xp's device (the current one when None) with weights drawn by NumPy from the see
 """
 
 import copy
+import math
 from typing import NamedTuple
 
+import numpy as np
+
 from . import backend
-from ._checks import check_array, check_choice, check_int, rng_from
+from ._checks import check_array, check_choice, check_float_dtype, check_int, check_xp, rng_from
 from .nn import ACTIVATIONS, Dense, MeanSquaredError, Sequential, fit
 
 OUTPUTS = ("sigmoid", "linear")
@@ -32,11 +35,11 @@ def _check_code_size(code_size):
     return check_int(code_size, "code_size")
 
 
-def _layers(sizes, activation, last, rng, xp):
+def _layers(sizes, activation, last, rng, xp, dtype):
     """Dense layers of sizes with the activation after each but the last, then `last`."""
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(Dense(n_in, n_out, seed=rng, xp=xp))
+        layers.append(Dense(n_in, n_out, seed=rng, xp=xp, dtype=dtype))
         act = activation if i < len(sizes) - 2 else last
         if act != "linear":
             layers.append(ACTIVATIONS[act]())
@@ -44,7 +47,7 @@ def _layers(sizes, activation, last, rng, xp):
 
 
 def autoencoder(n_in, code_size, hidden=(), *, activation="sigmoid", output="sigmoid",
-                seed=0, xp=None):
+                seed=0, xp=None, dtype=np.float64):
     """An autoencoder n_in → hidden... → code_size → ...hidden reversed → n_in.
 
     Parameters
@@ -56,7 +59,8 @@ def autoencoder(n_in, code_size, hidden=(), *, activation="sigmoid", output="sig
         encoder (the code included) and the hidden ones of the decoder.
     output : "sigmoid" (data in [0, 1]) or "linear", the decoder's last activation (always
         linear when activation is "linear").
-    seed : int >= 0, numpy Generator or None (default 0).  xp : numpy, cupy or None.
+    seed : int >= 0, numpy Generator or None (default 0).  xp : numpy, cupy or None (the
+        current device).  dtype : a float dtype (float64), the parameters'.
 
     Returns
     -------
@@ -72,10 +76,11 @@ def autoencoder(n_in, code_size, hidden=(), *, activation="sigmoid", output="sig
     if activation == "linear":
         output = "linear"
     rng = rng_from(seed)
-    xp = xp or backend.xp()
+    xp = check_xp(xp)
+    dtype = check_float_dtype(dtype)
     sizes = [n_in, *hidden, code_size]
-    encoder = Sequential(*_layers(sizes, activation, activation, rng, xp))
-    decoder = Sequential(*_layers(sizes[::-1], activation, output, rng, xp))
+    encoder = Sequential(*_layers(sizes, activation, activation, rng, xp, dtype))
+    decoder = Sequential(*_layers(sizes[::-1], activation, output, rng, xp, dtype))
     return Autoencoder(encoder, decoder, Sequential(encoder, decoder))
 
 
@@ -86,17 +91,19 @@ def pretrain_stack(X, sizes, *, activation="sigmoid", epochs=50, lr=0.01, batch_
 
     Parameters
     ----------
-    X : (n_samples, n_features) array in [0, 1] (the first decoder ends in a sigmoid).
+    X : (n_samples, n_features) array; in [0, 1] for activation "sigmoid" (each decoder
+        then ends in a sigmoid, which reaches nothing outside).
     sizes : sequence of ints >= 1, the code size of each layer in turn.
     activation : one of nn's ACTIVATIONS (the codes of "sigmoid" lie in [0, 1], fit for the
-        next layer's sigmoid output).
+        next layer's sigmoid output; the others have linear decoders).
     epochs : int >= 0 per layer.  lr : real > 0, Adam's learning rate.
     batch_size : int >= 1.  seed : int >= 0, numpy Generator or None (default 0).
 
     Returns
     -------
     (encoders, losses): a list of Sequential(Dense, activation), one per layer, trained, on
-    X's device; and a list of each layer's per-epoch training losses.
+    X's device with X's dtype; and a list of each layer's per-epoch training losses. A
+    ValueError when a loss leaves the float range (lr or X too large).
     """
     X = check_array(X, "X", ndim=(2,))
     if isinstance(sizes, str) or not hasattr(sizes, "__iter__"):
@@ -106,14 +113,24 @@ def pretrain_stack(X, sizes, *, activation="sigmoid", epochs=50, lr=0.01, batch_
         raise ValueError("sizes is empty: give at least one code size")
     activation = check_choice(activation, "activation", ACTIVATIONS)
     output = "sigmoid" if activation == "sigmoid" else "linear"
+    if output == "sigmoid" and bool(((X < 0) | (X > 1)).any()):
+        raise ValueError(f"X must hold values in [0, 1] for activation 'sigmoid' (its decoder "
+                         f"ends in a sigmoid), got values from {float(X.min()):g} to "
+                         f"{float(X.max()):g}; scale X, or choose another activation")
     rng = rng_from(seed)
     xp = backend.get_array_module(X)
     encoders, losses, data = [], [], X
-    for size in sizes:
+    for layer, size in enumerate(sizes):
         ae = autoencoder(data.shape[1], size, activation=activation, output=output,
-                         seed=rng, xp=xp)
-        losses.append(fit(ae.model, MeanSquaredError(), data, data, lr=lr, epochs=epochs,
-                          batch_size=batch_size, optimizer="adam", seed=rng))
+                         seed=rng, xp=xp, dtype=X.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            curve = fit(ae.model, MeanSquaredError(), data, data, lr=lr, epochs=epochs,
+                        batch_size=batch_size, optimizer="adam", seed=rng)
+        if not all(math.isfinite(loss) for loss in curve):
+            raise ValueError(f"pretraining layer {layer} diverged: its loss left the float "
+                             f"range ({curve[-1]}); lower lr (got {lr:g}) or scale X (entries "
+                             f"up to {float(abs(X).max()):.3g})")
+        losses.append(curve)
         encoders.append(ae.encoder)
         data = ae.encoder.forward(data)
     return encoders, losses
@@ -125,12 +142,14 @@ def stack_classifier(encoders, n_classes, *, seed=0):
 
     Parameters
     ----------
-    encoders : non-empty list of Sequentials from pretrain_stack.
+    encoders : non-empty list of Sequentials from pretrain_stack, each holding a Dense
+        layer, one network each (not stacked), the width of each code the next one's input.
     n_classes : int >= 2.  seed : int >= 0, numpy Generator or None (default 0).
 
     Returns
     -------
-    Sequential(encoder copies..., Dense(last code size, n_classes)), on the encoders' device.
+    Sequential(encoder copies..., Dense(last code size, n_classes)), on the encoders' device
+    with their dtype.
     """
     if isinstance(encoders, Sequential) or not isinstance(encoders, list | tuple) or not all(
             isinstance(e, Sequential) for e in encoders):
@@ -138,8 +157,31 @@ def stack_classifier(encoders, n_classes, *, seed=0):
     if not encoders:
         raise ValueError("encoders is empty")
     n_classes = check_int(n_classes, "n_classes", low=2)
-    W = [p for p in encoders[-1].params.values() if p.ndim == 2][-1]
+    widths = [_dense_widths(e, f"encoders[{i}]") for i, e in enumerate(encoders)]
+    for i in range(1, len(widths)):
+        if widths[i][0] != widths[i - 1][1]:
+            raise ValueError(f"encoders[{i}] takes {widths[i][0]} inputs, but encoders[{i - 1}] "
+                             f"gives a code of {widths[i - 1][1]}")
+    W = _dense_layers(encoders[-1])[-1].params["W"]
     xp = backend.get_array_module(W)
     head = Dense(W.shape[1], n_classes, seed=seed, xp=xp, dtype=W.dtype)
     return Sequential(*copy.deepcopy(list(encoders)), head)
 
+
+def _dense_layers(model):
+    """The Dense layers of model in order, searching nested Sequentials."""
+    if isinstance(model, Sequential):
+        return [d for layer in model.layers for d in _dense_layers(layer)]
+    return [model] if isinstance(model, Dense) else []
+
+
+def _dense_widths(encoder, name):
+    """(inputs, code size) of an encoder: its first Dense layer's inputs, its last one's
+    outputs; a ValueError naming it when it has no Dense layer or holds the weights of a
+    stack of networks."""
+    layers = _dense_layers(encoder)
+    if not layers:
+        raise ValueError(f"{name} has no Dense layer: an encoder needs one to make a code")
+    if any(W.ndim != 2 for W in (d.params["W"] for d in layers)):
+        raise ValueError(f"{name} is a stack of networks (3-D weights): give one network")
+    return layers[0].params["W"].shape[0], layers[-1].params["W"].shape[1]

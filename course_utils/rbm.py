@@ -13,17 +13,25 @@ NumPy out; CuPy in, CuPy out. Random numbers (initial weights, Gibbs draws, batc
 drawn by NumPy on the host and moved, so a seed gives the same chain on the CPU and the GPU.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
-from . import backend
-from ._checks import check_array, check_int, check_real, rng_from
+from ._checks import (
+    check_array,
+    check_float_dtype,
+    check_int,
+    check_real,
+    check_xp,
+    rng_from,
+)
 from .backend import get_array_module
 from .density import _logsumexp
 from .nn import _sigmoid
 
 MAX_ENUMERATED = 20  # 2**20 states: the most log_partition sums over
+CHUNK = 2**14  # states enumerated at once: (CHUNK, max(d, m)) arrays, whatever the size
 
 
 class RBM(NamedTuple):
@@ -56,9 +64,10 @@ def init_rbm(n_visible, n_hidden, *, std=0.01, seed=0, xp=None, dtype=np.float64
 
     Parameters
     ----------
-    n_visible, n_hidden : int >= 1.  std : real >= 0.
+    n_visible, n_hidden : int >= 1.  std : real >= 0, small enough that every unit's input
+        stays in dtype's range.
     seed : int >= 0, numpy Generator or None (default 0).
-    xp : numpy, cupy or None (the current device).  dtype : float dtype.
+    xp : numpy, cupy or None (the current device).  dtype : float32 or float64 (default).
 
     Returns
     -------
@@ -67,17 +76,69 @@ def init_rbm(n_visible, n_hidden, *, std=0.01, seed=0, xp=None, dtype=np.float64
     n_visible = check_int(n_visible, "n_visible")
     n_hidden = check_int(n_hidden, "n_hidden")
     std = check_real(std, "std", low=0)
-    xp = xp or backend.xp()
-    W = rng_from(seed).normal(0, std, (n_visible, n_hidden))
-    return RBM(xp.asarray(W, dtype=dtype), xp.zeros(n_visible, dtype=dtype),
-               xp.zeros(n_hidden, dtype=dtype))
+    dtype = check_float_dtype(dtype)
+    if dtype.itemsize < 4:  # inputs become float32 at every call: the RBM must be at least that
+        raise TypeError(f"dtype must be float32 or float64 (training updates the arrays in "
+                        f"place), got {dtype}")
+    rng = rng_from(seed)
+    xp = check_xp(xp)
+    with np.errstate(over="ignore"):
+        W = xp.asarray(rng.normal(0, std, (n_visible, n_hidden)), dtype=dtype)
+    rbm = RBM(W, xp.zeros(n_visible, dtype=dtype), xp.zeros(n_hidden, dtype=dtype))
+    if not _inputs_in_range(rbm):
+        raise ValueError(f"std = {std:g} is too large for {dtype}: a unit's input "
+                         f"overflows")
+    return rbm
 
 
-def _check_rbm(rbm):
+def _check_rbm(rbm, in_place=False):
+    """rbm as an RBM of finite float arrays on one device, W (d, m), b (d,), c (m,), whose
+    units' inputs cannot overflow for units in [0, 1]. Lists are taken (as arrays), except
+    where the arrays are updated in place (in_place): there each must already be a float32
+    or float64 array."""
     if not isinstance(rbm, RBM):
         raise TypeError(f"rbm must be an RBM (from init_rbm or train_rbm), got "
                         f"{type(rbm).__name__}")
-    return rbm
+    W = check_array(rbm.W, "rbm.W", ndim=(2,))
+    xp = get_array_module(W)
+    b = check_array(rbm.b, "rbm.b", ndim=(1,), xp=xp)
+    c = check_array(rbm.c, "rbm.c", ndim=(1,), xp=xp)
+    d, m = W.shape
+    if b.shape != (d,) or c.shape != (m,):
+        raise ValueError(f"rbm.W has shape {W.shape}: rbm.b must have shape ({d},) and rbm.c "
+                         f"({m},), got {b.shape} and {c.shape}")
+    if in_place:
+        for name, given, checked in (("W", rbm.W, W), ("b", rbm.b, b), ("c", rbm.c, c)):
+            if checked is not given or (given.dtype != W.dtype):
+                raise TypeError(f"rbm.{name} is updated in place, so it must be a float32 or "
+                                f"float64 array of rbm.W's dtype, got {type(given).__name__}"
+                                f"{' of ' + str(given.dtype) if hasattr(given, 'dtype') else ''}"
+                                f" (make the RBM with init_rbm)")
+    checked = RBM(W, b, c)
+    if not _inputs_in_range(checked):
+        raise ValueError("rbm's parameters are too large: a unit's input overflows "
+                         f"{W.dtype} (entries of rbm.W up to {float(abs(W).max()):.3g})")
+    return checked
+
+
+def _inputs_in_range(rbm):
+    """Whether every unit's input, c + vᵀW or b + Wh for units in [0, 1], is finite: the
+    largest possible, Σ|W| + |bias| along each unit, is."""
+    xp = get_array_module(rbm.W)
+    with np.errstate(over="ignore", invalid="ignore"):
+        to_hidden = xp.abs(rbm.W).sum(axis=0) + xp.abs(rbm.c)
+        to_visible = xp.abs(rbm.W).sum(axis=1) + xp.abs(rbm.b)
+        return bool(xp.isfinite(to_hidden.max() + to_visible.max()))
+
+
+def _finite(result, what):
+    """result, or a ValueError when it overflowed (a parameter or an input too large)."""
+    with np.errstate(invalid="ignore"):
+        ok = bool(get_array_module(result).isfinite(result).all())
+    if not ok:
+        raise ValueError(f"{what} overflows: rbm's parameters or the input are too large "
+                         f"for {result.dtype}")
+    return result
 
 
 def _check_units(x, name, rbm, axis_size, what):
@@ -107,7 +168,12 @@ def energy(rbm, v, h):
     rbm = _check_rbm(rbm)
     v = _check_visible(v, rbm)
     h = _check_units(h, "h", rbm, rbm.W.shape[1], "hidden")
-    return -(v @ rbm.b) - (h @ rbm.c) - ((v @ rbm.W) * h).sum(axis=-1)
+    if v.ndim == h.ndim == 2 and len(v) != len(h):
+        raise ValueError(f"v has {len(v)} rows and h {len(h)}: give one h per v (or a single "
+                         f"vector for either)")
+    with np.errstate(over="ignore", invalid="ignore"):
+        E = -(v @ rbm.b) - (h @ rbm.c) - ((v @ rbm.W) * h).sum(axis=-1)
+    return _finite(E, "the energy")
 
 
 def free_energy(rbm, v):
@@ -122,7 +188,9 @@ def free_energy(rbm, v):
     array (n,) (or 0-d for one vector).
     """
     rbm = _check_rbm(rbm)
-    return _free_energy(rbm, _check_visible(v, rbm))
+    v = _check_visible(v, rbm)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite(_free_energy(rbm, v), "the free energy")
 
 
 def _free_energy(rbm, v):
@@ -141,7 +209,9 @@ def hidden_probs(rbm, v):
     (n, n_hidden) array in [0, 1].
     """
     rbm = _check_rbm(rbm)
-    return _sigmoid(_check_visible(v, rbm) @ rbm.W + rbm.c)
+    v = _check_visible(v, rbm)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite(_sigmoid(v @ rbm.W + rbm.c), "a hidden unit's input")
 
 
 def visible_probs(rbm, h):
@@ -157,7 +227,8 @@ def visible_probs(rbm, h):
     """
     rbm = _check_rbm(rbm)
     h = _check_units(h, "h", rbm, rbm.W.shape[1], "hidden")
-    return _sigmoid(h @ rbm.W.T + rbm.b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite(_sigmoid(h @ rbm.W.T + rbm.b), "a visible unit's input")
 
 
 def _bernoulli(p, rng):
@@ -184,8 +255,8 @@ def gibbs_sample(rbm, v, k=1, *, seed=0):
 
     Parameters
     ----------
-    rbm : RBM.  v : (n, n_visible) starting states (0/1 or probabilities, taken as given),
-        on the RBM's device.
+    rbm : RBM.  v : (n, n_visible) or (n_visible,) starting states in [0, 1] (0/1, or
+        probabilities taken as given), on the RBM's device.
     k : int >= 1, the number of steps.
     seed : int >= 0, numpy Generator or None (default 0).
 
@@ -194,7 +265,7 @@ def gibbs_sample(rbm, v, k=1, *, seed=0):
     (n, n_visible) array of 0/1: the states after k steps.
     """
     rbm = _check_rbm(rbm)
-    v = _check_visible(v, rbm)
+    v = _check_visible(_check_data(v, "v", ndim=(1, 2)), rbm)
     return _gibbs(rbm, v, _check_k(k), rng_from(seed))[0]
 
 
@@ -215,7 +286,7 @@ def cd_gradient(rbm, v, k=1, *, seed=0):
     RBM of gradients (dW, db, dc), shapes as the parameters (ascend them to learn).
     """
     rbm = _check_rbm(rbm)
-    v = _check_visible(v, rbm)
+    v = _check_visible(_check_data(v, "v"), rbm)
     return _cd_gradient(rbm, v, _check_k(k), rng_from(seed))
 
 
@@ -239,7 +310,8 @@ def reconstruction_error(rbm, v, *, seed=0):
     float: mean over entries of (v - p(v | h))².
     """
     rbm = _check_rbm(rbm)
-    return _reconstruction_error(rbm, _check_visible(v, rbm), rng_from(seed))
+    v = _check_visible(_check_data(v, "v", ndim=(1, 2)), rbm)
+    return _reconstruction_error(rbm, v, rng_from(seed))
 
 
 def _reconstruction_error(rbm, v, rng):
@@ -248,8 +320,8 @@ def _reconstruction_error(rbm, v, rng):
     return float((r * r).mean())
 
 
-def _check_data(X, name="X"):
-    X = check_array(X, name, ndim=(2,))
+def _check_data(X, name="X", ndim=(2,)):
+    X = check_array(X, name, ndim=ndim)
     if bool(((X < 0) | (X > 1)).any()):
         raise ValueError(f"{name} must hold values in [0, 1] (binary data or probabilities), "
                          f"got values from {float(X.min()):g} to {float(X.max()):g}")
@@ -268,14 +340,23 @@ def rbm_epoch(rbm, X, *, k=1, lr=0.05, batch_size=20, seed=0):
 
     Returns
     -------
-    RBM: the same rbm, its arrays updated.
+    RBM: the same rbm, its arrays updated (float arrays, as init_rbm makes them). A
+    ValueError naming lr when the parameters grow out of the float range (divergence).
     """
-    rbm = _check_rbm(rbm)
+    _check_rbm(rbm, in_place=True)
     X = _check_visible(_check_data(X), rbm, "X")
     k = _check_k(k)
     lr = check_real(lr, "lr", low=0, low_open=True)
     batch_size = check_int(batch_size, "batch_size")
-    return _rbm_epoch(rbm, X, k, lr, batch_size, rng_from(seed))
+    _rbm_epoch(rbm, X, k, lr, batch_size, rng_from(seed))
+    _check_diverged(rbm, lr)
+    return rbm
+
+
+def _check_diverged(rbm, lr):
+    if not _inputs_in_range(rbm):
+        raise ValueError(f"CD training diverged: the parameters left the range of "
+                         f"{rbm.W.dtype} (lr = {lr:g}); lower lr")
 
 
 def _rbm_epoch(rbm, X, k, lr, batch_size, rng):
@@ -301,6 +382,7 @@ def train_rbm(X, n_hidden, *, k=1, lr=0.05, epochs=10, batch_size=20, seed=0):
     Returns
     -------
     RBMFit (rbm, reconstruction_error, free_energy), the RBM on X's device with X's dtype.
+    A ValueError naming lr when training diverges (the parameters leave the float range).
     """
     X = _check_data(X)
     n_hidden = check_int(n_hidden, "n_hidden")
@@ -314,20 +396,24 @@ def train_rbm(X, n_hidden, *, k=1, lr=0.05, epochs=10, batch_size=20, seed=0):
     errors, energies = [], []
     for _ in range(epochs):
         _rbm_epoch(rbm, X, k, lr, batch_size, rng)
+        _check_diverged(rbm, lr)
         errors.append(_reconstruction_error(rbm, X, rng))
         energies.append(float(_free_energy(rbm, X).mean()))
     return RBMFit(rbm, errors, energies)
 
 
-def _all_states(n, xp, dtype):
-    """Every 0/1 vector of length n, (2ⁿ, n), in binary counting order."""
-    bits = (np.arange(2**n)[:, None] >> np.arange(n - 1, -1, -1)) & 1
+def _all_states(n, xp, dtype, start=0, stop=None):
+    """The 0/1 vectors of length n numbered start to stop - 1 in binary counting order
+    (all 2ⁿ by default), (stop - start, n)."""
+    stop = 2**n if stop is None else stop
+    bits = (np.arange(start, stop)[:, None] >> np.arange(n - 1, -1, -1)) & 1
     return xp.asarray(bits, dtype=dtype)
 
 
 def log_partition(rbm):
     """log Z = log Σ_{v,h} exp(-E(v, h)), exactly: the sum over h of the hidden side's
-    free energy (or over v, whichever side is smaller), by log-sum-exp. 2^min(d, m) terms.
+    free energy (or over v, whichever side is smaller), by log-sum-exp. 2^min(d, m) terms,
+    CHUNK states at a time (memory (CHUNK, max(d, m)), whatever the RBM's size).
 
     Parameters
     ----------
@@ -342,16 +428,27 @@ def log_partition(rbm):
     if min(d, m) > MAX_ENUMERATED:
         raise ValueError(f"rbm is too large to enumerate: min(n_visible, n_hidden) = "
                          f"{min(d, m)} > {MAX_ENUMERATED}")
-    return _log_partition(rbm)
+    with np.errstate(over="ignore", invalid="ignore"):
+        log_Z = _log_partition(rbm)
+    if not math.isfinite(log_Z):
+        raise ValueError(f"log Z overflows: rbm's parameters are too large for "
+                         f"{rbm.W.dtype}")
+    return log_Z
 
 
 def _log_partition(rbm):
     xp = get_array_module(rbm.W)
     d, m = rbm.W.shape
-    if d <= m:  # Σ_v exp(-F(v))
-        return float(_logsumexp(-_free_energy(rbm, _all_states(d, xp, rbm.W.dtype)), 0))
-    h = _all_states(m, xp, rbm.W.dtype)  # Σ_h exp(cᵀh + Σᵢ softplus(bᵢ + (Wh)ᵢ))
-    return float(_logsumexp(h @ rbm.c + _softplus(h @ rbm.W.T + rbm.b).sum(axis=1), 0))
+    n = min(d, m)
+    parts = []
+    for start in range(0, 2**n, CHUNK):
+        states = _all_states(n, xp, rbm.W.dtype, start, min(2**n, start + CHUNK))
+        if d <= m:  # Σ_v exp(-F(v))
+            terms = -_free_energy(rbm, states)
+        else:  # Σ_h exp(cᵀh + Σᵢ softplus(bᵢ + (Wh)ᵢ))
+            terms = states @ rbm.c + _softplus(states @ rbm.W.T + rbm.b).sum(axis=1)
+        parts.append(_logsumexp(terms, 0))
+    return float(_logsumexp(xp.stack(parts), 0))
 
 
 def log_likelihood(rbm, v):
@@ -359,12 +456,17 @@ def log_likelihood(rbm, v):
 
     Parameters
     ----------
-    rbm : RBM with min(n_visible, n_hidden) <= 20.  v : (n, n_visible) 0/1, RBM's device.
+    rbm : RBM with min(n_visible, n_hidden) <= 20.  v : (n, n_visible) or (n_visible,) of
+        0/1 (a probability is defined for binary states only), on the RBM's device.
 
     Returns
     -------
-    array (n,) of log-probabilities (<= 0).
+    array (n,) (or 0-d) of log-probabilities (<= 0).
     """
     rbm = _check_rbm(rbm)
     v = _check_visible(v, rbm)
-    return -_free_energy(rbm, v) - log_partition(rbm)
+    if not bool(((v == 0) | (v == 1)).all()):
+        raise ValueError("v must hold 0/1 states: log p(v) is defined for binary v only")
+    with np.errstate(over="ignore", invalid="ignore"):
+        F = _finite(_free_energy(rbm, v), "the free energy")
+    return -F - log_partition(rbm)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._checks import check_array, check_choice, check_int, check_real, rng_from
 from .backend import get_array_module
-from .decomposition import _pca
+from .decomposition import _pca, _unit
 
 EXPLORATION_ITER = 250  # scikit-learn's: iterations with early exaggeration and momentum 0.5
 
@@ -50,12 +50,26 @@ class TSNEResult(NamedTuple):
     affinities: Affinities
 
 
+PAIRS = 2**16  # pairs whose distance is recomputed from their difference at once
+
+
 def _squared_distances(X):
-    """‖xᵢ - xⱼ‖² for every pair, from the centred X (no cancellation from an offset), ≥ 0."""
+    """‖xᵢ - xⱼ‖² for every pair, ≥ 0: ‖xᵢ‖² + ‖xⱼ‖² - 2 xᵢ·xⱼ from the centred X (one
+    matrix product, no cancellation from an offset); where that is below √eps times the
+    squared norms it came from (near-duplicates, a tight group far from the mean), the
+    formula cancelled, and the pair is recomputed from its difference."""
+    xp = get_array_module(X)
     X = X - X.mean(axis=0)
     sq = (X * X).sum(axis=1)
-    D = sq[:, None] + sq[None, :] - 2 * (X @ X.T)
-    return get_array_module(X).maximum(D, 0)
+    norms = sq[:, None] + sq[None, :]
+    D = xp.maximum(norms - 2 * (X @ X.T), 0)
+    close = xp.triu(D < math.sqrt(float(xp.finfo(X.dtype).eps)) * norms, 1)
+    rows, cols = xp.nonzero(close)
+    for s in range(0, len(rows), PAIRS):
+        i, j = rows[s:s + PAIRS], cols[s:s + PAIRS]
+        diff = X[i] - X[j]
+        D[i, j] = D[j, i] = (diff * diff).sum(axis=1)
+    return D
 
 
 def _check_perplexity(perplexity, n):
@@ -81,7 +95,12 @@ def affinities(X, perplexity=30.0, *, tol=1e-5, max_iter=100):
 
     Returns
     -------
-    Affinities (P, conditional, beta, perplexity), on X's device.
+    Affinities (P, conditional, beta, perplexity), on X's device. P does not depend on the
+    scale of X (the bisection runs on X divided by a power of two near its largest entry, so
+    data at 1e-200 or 1e200 work too); beta is given in X's units. A row reaches the
+    perplexity asked for unless it cannot: when m of its neighbours tie for the nearest and
+    m >= perplexity (duplicates, the corners of a simplex), the entropy can fall no lower than
+    log m, and that row ends at perplexity m, its mass split among the m.
     """
     X = check_array(X, "X", ndim=(2,))
     if len(X) < 3:
@@ -95,6 +114,7 @@ def affinities(X, perplexity=30.0, *, tol=1e-5, max_iter=100):
 def _affinities(X, perplexity, tol, max_iter):
     xp = get_array_module(X)
     n = len(X)
+    X, e = _unit(X)  # P does not depend on the scale; β is found for X / 2ᵉ
     off = ~xp.eye(n, dtype=bool)
     D = _squared_distances(X)[off].reshape(n, n - 1)  # each row without its diagonal
     D = D - D.min(axis=1, keepdims=True)  # exp(-β·0) = 1 in each row: no underflow
@@ -120,17 +140,43 @@ def _affinities(X, perplexity, tol, max_iter):
     cond = xp.zeros((n, n), dtype=X.dtype)
     cond[off] = (E / total[:, None]).ravel()
     P = (cond + cond.T) / (2 * n)
-    return Affinities(P, cond, beta, xp.exp(H))
+    return Affinities(P, cond, _beta_in_units_of_X(beta, e), xp.exp(H))
+
+
+def _beta_in_units_of_X(beta, e):
+    """β found for X / 2ᵉ is β 2⁻²ᵉ for X: exact, unless it leaves the float range, which is
+    an error rather than a silent 0 or inf."""
+    if not e:
+        return beta
+    xp = get_array_module(beta)
+    with np.errstate(over="ignore", under="ignore"):
+        scaled = xp.ldexp(beta, -2 * e)
+    tiny = float(xp.finfo(beta.dtype).tiny)
+    if not bool(xp.isfinite(scaled).all()) or bool((scaled < tiny).any()):
+        raise ValueError(f"X is too {'large' if e > 0 else 'small'} (entries up to about "
+                         f"2^{e + 1}): the precision beta = 1/(2 sigma^2) leaves the range of "
+                         f"{beta.dtype}; rescale X (P does not depend on the scale)")
+    return scaled
 
 
 def _check_P(P, name="P"):
     P = check_array(P, name, ndim=(2,))
+    xp = get_array_module(P)
     if P.shape[0] != P.shape[1]:
         raise ValueError(f"{name} must be square (n, n), got shape {P.shape}")
+    if len(P) < 2:
+        raise ValueError(f"{name} must be for at least 2 points, got shape {P.shape}")
     if bool((P < 0).any()):
         raise ValueError(f"{name} must be non-negative")
-    if not bool(get_array_module(P).allclose(P, P.T, rtol=1e-6, atol=0)):
+    if bool(xp.diagonal(P).any()):
+        raise ValueError(f"{name} must have a zero diagonal (a point is not its own "
+                         f"neighbour)")
+    if not bool(xp.allclose(P, P.T, rtol=1e-6, atol=0)):
         raise ValueError(f"{name} must be symmetric (the joint P of affinities)")
+    total = float(P.sum())
+    if abs(total - 1) > (1e-3 if P.dtype == xp.float32 else 1e-6):
+        raise ValueError(f"{name} must sum to 1 (a joint distribution, Affinities.P), got "
+                         f"{total:.6g}")
     return P
 
 
@@ -140,34 +186,73 @@ def tsne_gradient(P, Y, exaggeration=1.0):
 
         C = Σ αpᵢⱼ log(αpᵢⱼ / wᵢⱼ) + log Z,     ∂C/∂yᵢ = 4 Σⱼ (αpᵢⱼ - qᵢⱼ) wᵢⱼ (yᵢ - yⱼ).
 
-    With α = 1 (and Σ P = 1), C is KL(P ‖ Q); with α > 1 it is the cost whose gradient early
-    exaggeration follows (the attraction α times stronger, the repulsion unchanged).
+    With α = 1, C is KL(P ‖ Q) >= 0; with α > 1 it is the cost whose gradient early
+    exaggeration follows (the attraction α times stronger, the repulsion unchanged). Both
+    are invariant to moving Y, and computed on Y centred and divided by a power of two
+    (see _gradient), so embeddings at 1e9 or 1e200 give the right numbers.
 
     Parameters
     ----------
-    P : (n, n) array, symmetric, non-negative, zero diagonal (Affinities.P).
+    P : (n, n) array, n >= 2, symmetric, non-negative, zero diagonal, summing to 1
+        (Affinities.P).
     Y : (n, n_components) array on P's device.
     exaggeration : real > 0, α (early exaggeration multiplies P by it).
 
     Returns
     -------
-    (kl, grad): kl the float C (the sum over pᵢⱼ > 0); grad (n, n_components).
+    (kl, grad): kl the float C (the sum over pᵢⱼ > 0); grad (n, n_components). A
+    ValueError when they do not fit in Y's dtype (exact duplicates in an embedding beyond
+    about 1e77 in float64, or a huge exaggeration).
     """
     P = _check_P(P)
     Y = check_array(Y, "Y", ndim=(2,), xp=get_array_module(P))
     if len(Y) != len(P):
         raise ValueError(f"Y has {len(Y)} points, P is for {len(P)}")
     exaggeration = check_real(exaggeration, "exaggeration", low=0, low_open=True)
-    kl, grad = _gradient(P.astype(Y.dtype, copy=False), Y, exaggeration, True)
+    with np.errstate(all="ignore"):  # what overflowed is caught below, and said
+        kl, grad = _gradient(P.astype(Y.dtype, copy=False), Y, exaggeration, True)
+        finite = math.isfinite(float(kl)) and bool(get_array_module(Y).isfinite(grad).all())
+    if not finite:
+        raise ValueError(f"the objective or its gradient overflows {Y.dtype} (Y spans "
+                         f"{float(abs(Y).max()):.3g}, exaggeration {exaggeration:g}): bring Y "
+                         f"nearer to the scale of 1, or lower the exaggeration")
     return float(kl), grad
 
 
 BLOCK = 2**18  # entries of the slab worked on at once: it stays in the CPU's cache
 
 
+def _exponent_above(value):
+    """The smallest e with 2ᵉ >= value > 0 (0 for 0)."""
+    if value <= 0:
+        return 0
+    mantissa, exponent = math.frexp(value)
+    return exponent - 1 if mantissa == 0.5 else exponent
+
+
+def _centred_unit(Y):
+    """(U, e) with Y - ȳ = 2ᵉ U up to the centring's rounding, e >= 0 and |U| <= 1 (e = 0
+    when Y varies by less than 1): no sum of Y overflows, no offset cancels."""
+    xp = get_array_module(Y)
+    e = _exponent_above(float(xp.abs(Y).max()))
+    U = xp.ldexp(Y, -e) if e else Y
+    U = U - U.mean(axis=0)
+    spread = _exponent_above(float(xp.abs(U).max()))  # <= 1
+    if e + spread <= 0:  # varies by less than 1: keep the units of Y
+        return (xp.ldexp(U, e) if e else U), 0
+    return (xp.ldexp(U, -spread) if spread else U), e + spread
+
+
 def _gradient(P, Y, exaggeration, with_kl, pool=None):
-    """(KL or None, gradient): 4 [α Σⱼ pᵢⱼ wᵢⱼ (yᵢ - yⱼ) - Σⱼ wᵢⱼ² (yᵢ - yⱼ) / Z], with
+    """(C or None, gradient): 4 [α Σⱼ pᵢⱼ wᵢⱼ (yᵢ - yⱼ) - Σⱼ wᵢⱼ² (yᵢ - yⱼ) / Z], with
     Σⱼ fᵢⱼ (yᵢ - yⱼ) = yᵢ Σⱼ fᵢⱼ - (F Y)ᵢ and Z = Σ_{i≠j} wᵢⱼ.
+
+    Computed on U = (Y - ȳ) / s (_centred_unit): with ωᵢⱼ = 1 / (s⁻² + ‖uᵢ - uⱼ‖²) = s² wᵢⱼ,
+    Q = ω / Σω, ∂C/∂yᵢ = (4/s) Σⱼ (αpᵢⱼ - qᵢⱼ) ωᵢⱼ (uᵢ - uⱼ) and
+    C = α Σ p log(αp / ω) + log Σω + (α Σp - 1) log s². Centring keeps yᵢ Σⱼ fᵢⱼ - (F Y)ᵢ
+    free of an offset's cancellation; the scale keeps ‖yᵢ - yⱼ‖² and w² in range. The
+    diagonal (ωᵢᵢ = s²) is set to 0, not subtracted from a sum (Σ w - n cancels for spread
+    out Y).
 
     P and W are symmetric, so only the upper triangle is computed, a slab of rows s:e at a
     time (see _slab): every pair is formed once, half the work of the full (n, n). The slabs
@@ -175,22 +260,24 @@ def _gradient(P, Y, exaggeration, with_kl, pool=None):
     and their parts are added up in slab order, so the result does not depend on the pool."""
     xp = get_array_module(Y)
     n, dims = Y.shape
+    U, exponent = _centred_unit(Y)  # the scale s = 2^exponent
+    floor = math.ldexp(1.0, -2 * exponent)  # s⁻²: 1 for an embedding of spread below 1
     ones = xp.ones((n, 1), dtype=Y.dtype)
-    Y1 = xp.concatenate([Y, ones], axis=1)  # (n, dims + 1)
-    # Y[i, c] - Y[j, c] = [Y[i, c] 1] · [1 -Y[j, c]]: a matrix product of two exact terms,
+    U1 = xp.concatenate([U, ones], axis=1)  # (n, dims + 1)
+    # U[i, c] - U[j, c] = [U[i, c] 1] · [1 -U[j, c]]: a matrix product of two exact terms,
     # so the same rounded difference as a broadcast subtraction, at the speed of BLAS
-    left = [xp.concatenate([Y[:, c:c + 1], ones], axis=1) for c in range(dims)]
-    right = [xp.concatenate([ones, -Y[:, c:c + 1]], axis=1).T for c in range(dims)]
+    left = [xp.concatenate([U[:, c:c + 1], ones], axis=1) for c in range(dims)]
+    right = [xp.concatenate([ones, -U[:, c:c + 1]], axis=1).T for c in range(dims)]
     bounds = [0]
     while bounds[-1] < n:  # slabs of about BLOCK entries each
         bounds.append(min(n, bounds[-1] + max(1, BLOCK // (n - bounds[-1]))))
     ranges = list(zip(bounds[:-1], bounds[1:], strict=True))
 
     def slab(s_e):
-        return _slab(P, Y1, left, right, *s_e, with_kl)
+        return _slab(P, U1, left, right, *s_e, floor, with_kl)
 
     parts = (map if pool is None else pool.map)(slab, ranges)
-    attract, repel = xp.zeros_like(Y1), xp.zeros_like(Y1)  # F [Y 1] for F = P ∘ W, W ∘ W
+    attract, repel = xp.zeros_like(U1), xp.zeros_like(U1)  # F [U 1] for F = P ∘ ω, ω ∘ ω
     Z, plogp_w, p_sum = 0.0, 0.0, 0.0
     for (s, e), (to_slab, to_rest, sums) in zip(ranges, parts, strict=True):
         attract[s:e] += to_slab[0]
@@ -198,46 +285,50 @@ def _gradient(P, Y, exaggeration, with_kl, pool=None):
         repel[s:e] += to_slab[1]
         repel[e:] += to_rest[1]
         Z, plogp_w, p_sum = Z + sums[0], plogp_w + sums[1], p_sum + sums[2]
-    Z = Z - n  # wᵢᵢ = 1 was counted for every i
     kl = None
     if with_kl:  # α Σ p log(αp / w) + log Z: KL(P ‖ Q) when α = 1 (Σ p = 1)
-        kl = exaggeration * (plogp_w + math.log(exaggeration) * p_sum) + xp.log(Z)
-    attract = attract[:, dims:] * Y - attract[:, :dims]  # yᵢ Σⱼ fᵢⱼ - (F Y)ᵢ
-    repel = repel[:, dims:] * Y - repel[:, :dims]
-    return kl, attract * (4 * exaggeration) - repel * (4 / Z)
+        kl = (exaggeration * (plogp_w + math.log(exaggeration) * p_sum) + xp.log(Z)
+              + (exaggeration * p_sum - 1) * (2 * exponent * math.log(2)))
+    attract = attract[:, dims:] * U - attract[:, :dims]  # uᵢ Σⱼ fᵢⱼ - (F U)ᵢ
+    repel = repel[:, dims:] * U - repel[:, :dims]
+    return kl, (attract * math.ldexp(4 * exaggeration, -exponent)
+                - repel * (math.ldexp(4.0, -exponent) / Z))
 
 
-def _slab(P, Y1, left, right, s, e, with_kl):
-    """Rows s:e against columns s:n of F = P ∘ W and W ∘ W, times [Y 1]: the square part
+def _slab(P, U1, left, right, s, e, floor, with_kl):
+    """Rows s:e against columns s:n of F = P ∘ ω and ω ∘ ω, times [U 1]: the square part
     (s:e, s:e) serves rows s:e, the part right of it (s:e, e:n) serves rows s:e directly and
-    rows e:n through its transpose; [Y 1] gives F Y and the row sums of F in one product.
-    Returns ((P∘W, W∘W) [Y 1] for rows s:e, the same for rows e:n, (Σ W, Σ p log(p/w), Σ p)),
-    each sum over the slab's pairs in both orders."""
-    xp = get_array_module(Y1)
+    rows e:n through its transpose; [U 1] gives F U and the row sums of F in one product.
+    Returns ((P∘ω, ω∘ω) [U 1] for rows s:e, the same for rows e:n, (Σ ω, Σ p log(p/ω), Σ p)),
+    each sum over the slab's pairs in both orders, the diagonal left out."""
+    xp = get_array_module(U1)
     W = left[0][s:e] @ right[0][:, s:]  # (e - s, n - s): rows s:e, columns s:n
     W *= W
     for c in range(1, len(left)):
         d = left[c][s:e] @ right[c][:, s:]
         d *= d
         W += d
-    W += 1
-    xp.reciprocal(W, out=W)  # wᵢⱼ = 1 / (1 + ‖yᵢ - yⱼ‖²)
+    W += floor
+    xp.reciprocal(W, out=W)  # ωᵢⱼ = 1 / (s⁻² + ‖uᵢ - uⱼ‖²)
     k = e - s  # the square part is [:, :k], counted once; the rest [:, k:], twice
 
     def both_orders(F):
         return F[:, :k].sum() + 2 * F[:, k:].sum()
 
-    sums = [both_orders(W), 0.0, 0.0]
+    sums = [0.0, 0.0, 0.0]
     p = P[s:e, s:]
-    A = p * W
-    to_slab, to_rest = [A @ Y1[s:]], [A[:, k:].T @ Y1[s:e]]
-    if with_kl:
+    if with_kl:  # before the diagonal is cleared: there p = 0 and ω = s², no log of 0
         positive = p > 0
         sums[1] = both_orders(xp.where(positive, p * xp.log(xp.where(positive, p, 1) / W), 0))
         sums[2] = both_orders(p)
+    diagonal = xp.arange(k)
+    W[diagonal, diagonal] = 0  # i = j is no pair
+    sums[0] = both_orders(W)
+    A = p * W
+    to_slab, to_rest = [A @ U1[s:]], [A[:, k:].T @ U1[s:e]]
     W *= W
-    to_slab.append(W @ Y1[s:])
-    to_rest.append(W[:, k:].T @ Y1[s:e])
+    to_slab.append(W @ U1[s:])
+    to_rest.append(W[:, k:].T @ U1[s:e])
     return to_slab, to_rest, sums
 
 
@@ -263,7 +354,8 @@ def tsne(X, n_components=2, perplexity=30.0, *, max_iter=1000, learning_rate="au
 
     Returns
     -------
-    TSNEResult (embedding, kl, kl_history, affinities).
+    TSNEResult (embedding, kl, kl_history, affinities). A ValueError naming learning_rate
+    when the descent diverges (its objective leaves the float range).
     """
     X = check_array(X, "X", ndim=(2,))
     n = len(X)
@@ -277,6 +369,7 @@ def tsne(X, n_components=2, perplexity=30.0, *, max_iter=1000, learning_rate="au
     else:
         learning_rate = check_real(learning_rate, "learning_rate", low=0, low_open=True)
     early_exaggeration = check_real(early_exaggeration, "early_exaggeration", low=1)
+    rng = rng_from(seed)
     xp = get_array_module(X)
     if isinstance(init, str):
         init = check_choice(init, "init", {"pca", "random"})
@@ -285,7 +378,7 @@ def tsne(X, n_components=2, perplexity=30.0, *, max_iter=1000, learning_rate="au
                              f"= {min(X.shape)}, got {n_components}")
         Y = _pca_init(X, n_components) if init == "pca" else None
         if Y is None:  # random, or the PCA of X that does not vary
-            Y = xp.asarray(rng_from(seed).normal(0, 1e-4, (n, n_components)), dtype=X.dtype)
+            Y = xp.asarray(rng.normal(0, 1e-4, (n, n_components)), dtype=X.dtype)
     else:
         Y = check_array(init, "init", ndim=(2,), xp=xp).astype(X.dtype, copy=True)
         if Y.shape != (n, n_components):
@@ -296,6 +389,10 @@ def tsne(X, n_components=2, perplexity=30.0, *, max_iter=1000, learning_rate="au
 
 
 def _pca_init(X, n_components):
+    """The first principal coordinates of X, scaled to a standard deviation of 1e-4 (a
+    scale-free result: computed on X divided by a power of two, so data at 1e300 do not
+    overflow); None when X does not vary."""
+    X, _ = _unit(X)
     Y = (X - X.mean(axis=0)) @ _pca(X, n_components, "svd").components.T
     spread = float(Y[:, 0].std())
     return Y * (1e-4 / spread) if spread > 0 else None
@@ -311,8 +408,17 @@ def _tsne(X, Y, perplexity, max_iter, learning_rate, early_exaggeration):
                  (1.0, 0.8, max_iter - EXPLORATION_ITER)]):
             Y = _descend(P, Y, alpha, momentum, iters, learning_rate,
                          EXPLORATION_ITER * stage, history, pool)
-        kl, _ = _gradient(P, Y, 1.0, True, pool)
+        with np.errstate(all="ignore"):
+            kl, _ = _gradient(P, Y, 1.0, True, pool)
+        _check_converging(float(kl), max_iter, learning_rate)
     return TSNEResult(Y, float(kl), history, aff)
+
+
+def _check_converging(kl, iteration, learning_rate):
+    """A ValueError, not an embedding of NaN, when the descent left the float range."""
+    if not math.isfinite(kl):
+        raise ValueError(f"t-SNE diverged: the objective is {kl} at iteration {iteration}; "
+                         f"lower learning_rate (got {learning_rate:g}) or early_exaggeration")
 
 
 @contextlib.contextmanager
@@ -338,8 +444,10 @@ def _descend(P, Y, alpha, momentum, iters, learning_rate, start, history, pool):
     update, gains = xp.zeros_like(Y), xp.ones_like(Y)
     for i in range(iters):
         log = (start + i + 1) % 50 == 0
-        kl, grad = _gradient(P, Y, alpha, log, pool)
+        with np.errstate(all="ignore"):  # a diverging step is caught at the next log
+            kl, grad = _gradient(P, Y, alpha, log, pool)
         if log:
+            _check_converging(float(kl), start + i + 1, learning_rate)
             history.append((start + i + 1, float(kl)))
         same_sign = update * grad >= 0  # still going the same way: damp that gain
         gains = xp.maximum(xp.where(same_sign, gains * 0.8, gains + 0.2), 0.01)

@@ -8,7 +8,16 @@ from sklearn.datasets import load_digits
 from course_utils import backend
 from course_utils.autoencoder import Autoencoder, autoencoder, pretrain_stack, stack_classifier
 from course_utils.decomposition import pca, principal_angles
-from course_utils.nn import Dense, MeanSquaredError, SoftmaxCrossEntropy, fit, gradient_check
+from course_utils.nn import (
+    Dense,
+    MeanSquaredError,
+    Sequential,
+    SoftmaxCrossEntropy,
+    Tanh,
+    fit,
+    gradient_check,
+    stack_models,
+)
 from course_utils.optim import SGD
 
 DIGITS = load_digits().data / 16
@@ -66,6 +75,54 @@ def test_autoencoders_have_the_shapes_asked_for(n_in, code_size, hidden, activat
     assert clf(X).shape == (3, 3) and isinstance(clf.layers[-1], Dense)
 
 
+def test_encoders_without_a_dense_layer_or_of_mismatched_widths_are_refused():
+    """Issue 27: stack_classifier([Sequential(Tanh())], 3) raised IndexError; encoders whose
+    widths do not chain built a network that failed only when called."""
+    with pytest.raises(ValueError, match=r"encoders\[0\] has no Dense layer"):
+        stack_classifier([Sequential(Tanh())], 3)
+    with pytest.raises(ValueError, match=r"encoders\[1\] takes 5 inputs"):
+        stack_classifier([Sequential(Dense(4, 3), Tanh()), Sequential(Dense(5, 2))], 3)
+    with pytest.raises(ValueError, match="stack of networks"):
+        stack_classifier([stack_models([Sequential(Dense(4, 3)), Sequential(Dense(4, 3))])], 3)
+    nested = stack_classifier([Sequential(Sequential(Dense(4, 3), Tanh()))], 5)
+    assert nested(np.ones((2, 4))).shape == (2, 5)
+
+
+def test_xp_is_a_module_and_float32_data_give_float32_encoders():
+    """xp="numpy" raised AttributeError; float32 data gave float64 encoders."""
+    with pytest.raises(TypeError, match="xp must be None"):
+        autoencoder(8, 2, xp="numpy")
+    with pytest.raises(TypeError, match="dtype"):
+        autoencoder(8, 2, dtype=np.int64)
+    encoders, _ = pretrain_stack(DIGITS[:40].astype(np.float32), [4], epochs=1)
+    assert encoders[0].params["0.W"].dtype == np.float32
+
+
+def test_data_a_sigmoid_cannot_reach_and_overflowing_losses_are_errors():
+    """X in [0, 16] trained a sigmoid decoder to loss 73244 without a word; X * 1e300 with
+    tanh returned losses of inf."""
+    with pytest.raises(ValueError, match=r"X must hold values in \[0, 1\]"):
+        pretrain_stack(DIGITS[:30] * 16, [4], epochs=1)
+    with pytest.raises(ValueError, match="diverged"):
+        pretrain_stack(DIGITS[:30] * 1e300, [4], activation="tanh", epochs=1)
+    _, losses = pretrain_stack(DIGITS[:30] * 16, [4], activation="tanh", epochs=3)
+    assert all(np.isfinite(curve).all() for curve in losses)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(1, 6), min_size=2, max_size=4), st.integers(2, 5),
+       st.sampled_from([np.float32, np.float64]))
+def test_a_chain_of_encoders_stacks_and_a_broken_one_is_refused(sizes, n_classes, dtype):
+    X = np.random.default_rng(0).random((4, 7)).astype(dtype)
+    encoders, losses = pretrain_stack(X, sizes, epochs=1, batch_size=2)
+    assert all(np.isfinite(curve).all() for curve in losses)
+    clf = stack_classifier(encoders, n_classes)
+    out = clf(X)
+    assert out.shape == (4, n_classes) and out.dtype == dtype
+    with pytest.raises(ValueError, match=r"encoders\[1\] takes 7 inputs"):  # codes are <= 6
+        stack_classifier([encoders[1], encoders[0]], n_classes)
+
+
 test_bad_input_names_the_argument = names_the_argument({
     "code_size": (lambda v: autoencoder(64, v), [0, -2, 2.5, "8", True]),
     "n_in": (lambda v: autoencoder(v, 2), [0, 1.0]),
@@ -78,7 +135,11 @@ test_bad_input_names_the_argument = names_the_argument({
     "sizes[0]": (lambda v: pretrain_stack(DIGITS[:5], [v]), [0, 2.0]),
     "n_classes": (lambda v: stack_classifier(pretrain_stack(DIGITS[:5], [2], epochs=0)[0], v),
                   [1, 2.0]),
-    "encoders": (lambda v: stack_classifier(v, 3), [[], None, [Dense(2, 2)]]),
+    "encoders": (lambda v: stack_classifier(v, 3), [[], None, [Dense(2, 2)], [Sequential()],
+                                                   [Sequential(Tanh())]]),
+    "xp": (lambda v: autoencoder(8, 2, xp=v), ["numpy", 3]),
+    "dtype": (lambda v: autoencoder(8, 2, dtype=v), [np.int64, "junk"]),
+    "X ": (lambda v: pretrain_stack(v, [2]), [DIGITS[:5] * 16, -DIGITS[:5]]),
 })
 
 

@@ -112,6 +112,79 @@ def test_probabilities_samples_and_training_keep_their_invariants(d, m, k, seed,
     assert math.isfinite(log_partition(fit.rbm))
 
 
+def test_an_rbm_of_lists_is_read_as_arrays_and_checked():
+    """Issue 27: free_energy(RBM(W.tolist(), b, c), V) raised AttributeError; parameters of
+    the wrong shapes raised numpy's broadcasting errors, NaN parameters gave NaN."""
+    rbm = random_rbm(4, 3)
+    V = states(4)
+    as_lists = RBM(rbm.W.tolist(), rbm.b.tolist(), rbm.c.tolist())
+    for fn in (free_energy, hidden_probs, log_likelihood):
+        np.testing.assert_array_equal(fn(as_lists, V), fn(rbm, V))
+    assert log_partition(as_lists) == log_partition(rbm)
+    with pytest.raises(ValueError, match=r"rbm.b must have shape \(4,\)"):
+        free_energy(RBM(rbm.W, rbm.b[:3], rbm.c), V)
+    with pytest.raises(ValueError, match="rbm.W contains NaN"):
+        free_energy(RBM(np.full((4, 3), np.nan), rbm.b, rbm.c), V)
+    with pytest.raises(TypeError, match="rbm.W is updated in place"):  # training needs arrays
+        rbm_epoch(as_lists, V)
+
+
+def test_weights_are_floats_and_made_where_asked():
+    """Issue 27: init_rbm(4, 3, dtype=np.int64) gave all-zero integer weights; xp="numpy"
+    raised AttributeError."""
+    for dtype in (np.int64, bool, complex, "junk", np.float16):
+        with pytest.raises(TypeError, match="dtype must be"):
+            init_rbm(4, 3, dtype=dtype)
+    with pytest.raises(TypeError, match="xp must be None"):
+        init_rbm(4, 3, xp="numpy")
+    assert init_rbm(4, 3, dtype="float32").W.dtype == np.float32
+    with pytest.raises(ValueError, match="std"):  # 1e300 is inf in float32
+        init_rbm(4, 3, std=1e300, dtype=np.float32)
+
+
+def test_a_probability_is_for_binary_states_and_overflow_is_an_error():
+    """log_likelihood of v = 3 gave +2.7 (no log-probability); huge inputs gave NaN."""
+    rbm = random_rbm(4, 3)
+    with pytest.raises(ValueError, match="0/1"):
+        log_likelihood(rbm, states(4) * 3)
+    with pytest.raises(ValueError, match="overflows"):
+        energy(rbm, states(4) * 1e200, np.ones((16, 3)) * 1e200)
+    with pytest.raises(ValueError, match="v must hold values in"):  # a step from v = 1e300
+        reconstruction_error(rbm, states(4) * 1e300)
+    with pytest.raises(ValueError, match="v has 16 rows and h 3"):
+        energy(rbm, states(4), np.ones((3, 3)))
+
+
+def test_log_partition_enumerates_in_chunks(monkeypatch):
+    """2^min(d, m) states, CHUNK at a time: the same log Z as all at once, for either side."""
+    import course_utils.rbm as rbm_module
+    for d, m in ((9, 5), (5, 9)):
+        rbm = random_rbm(d, m, seed=d)
+        whole = log_partition(rbm)
+        monkeypatch.setattr(rbm_module, "CHUNK", 3)
+        assert abs(log_partition(rbm) - whole) < 1e-12
+        monkeypatch.undo()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**32 - 1),
+       st.sampled_from([0.1, 1.0, 10.0, 300.0]))
+def test_an_enumerated_rbm_is_a_distribution_at_any_size_of_its_parameters(d, m, seed, scale):
+    rbm = random_rbm(d, m, seed, scale)
+    V, H = states(d), states(m)
+    log_p = log_likelihood(rbm, V)
+    assert np.all(log_p <= 1e-12) and abs(float(np.exp(log_p).sum()) - 1) < 1e-9
+    # p(h | v) from the hidden probabilities, a product of Bernoullis, sums to 1 over h
+    p_h = hidden_probs(rbm, V)
+    table = np.prod(np.where(H[None] == 1, p_h[:, None], 1 - p_h[:, None]), axis=2)
+    np.testing.assert_allclose(table.sum(axis=1), 1, atol=1e-12)
+    # and p(v) is Σ_h p(v, h): exp(-E) over every pair, normalised, against -F - log Z
+    if scale <= 10:
+        E = np.array([[float(energy(rbm, v, h)) for h in H] for v in V])
+        joint = np.exp(-E - log_partition(rbm))
+        np.testing.assert_allclose(joint.sum(axis=1), np.exp(log_p), rtol=1e-9, atol=1e-300)
+
+
 R = random_rbm(4, 3)
 test_bad_input_names_the_argument = names_the_argument({
     "k": (lambda v: gibbs_sample(R, np.ones((2, 4)), v), [0, -1, 1.5, True]),
@@ -130,6 +203,18 @@ test_bad_input_names_the_argument = names_the_argument({
     "batch_size": (lambda v: rbm_epoch(R, np.ones((2, 4)), batch_size=v), [0]),
     "rbm": (lambda v: free_energy(v, np.ones(4)), [None, (1, 2, 3)]),
     "rbm ": (lambda v: log_partition(v), [random_rbm(30, 25)]),
+    "rbm.W": (lambda v: hidden_probs(RBM(v, R.b, R.c), np.ones(4)), ["W", np.ones(12),
+                                                                       [[np.inf] * 3] * 4]),
+    "rbm.b": (lambda v: free_energy(RBM(R.W, v, R.c), np.ones(4)), [np.ones(3), np.ones((4, 1))]),
+    "rbm.c": (lambda v: visible_probs(RBM(R.W, R.b, v), np.ones(3)), [np.ones(2), "c"]),
+    "rbm  ": (lambda v: gibbs_sample(RBM(R.W * v, R.b, R.c), np.ones(4)), [1e308]),
+    "dtype": (lambda v: init_rbm(4, 3, dtype=v), [np.int64, bool, complex, "junk"]),
+    "xp": (lambda v: init_rbm(4, 3, xp=v), ["numpy", 3]),
+    "std": (lambda v: init_rbm(4, 3, std=v), [-1.0, math.nan]),
+    "v ": (lambda v: log_likelihood(R, v), [states(4) * 3, states(4) - 0.5]),
+    "v  ": (lambda v: gibbs_sample(R, v), [states(4) * 2, -states(4)]),
+    "v   ": (lambda v: cd_gradient(R, v), [states(4) + 1]),
+    "v    ": (lambda v: reconstruction_error(R, v), [states(4) * 1e300]),
 })
 
 

@@ -101,7 +101,134 @@ def test_affinities_and_embeddings_keep_their_invariants(X, perplexity, dim, ini
     assert math.isfinite(kl) and kl >= -1e-9 and np.all(np.isfinite(grad))
 
 
+def kl_and_gradient_by_loops(P, Y, scale=1.0):
+    """KL(P ‖ Q) and its gradient for the embedding scale · Y, from the formulas with
+    w = 1 / (1 + scale² ‖yᵢ - yⱼ‖²) written as scale⁻² / (scale⁻² + ‖yᵢ - yⱼ‖²)
+    (the same numbers, and no overflow for a large scale)."""
+    diff = Y[:, None] - Y[None]
+    with np.errstate(divide="ignore"):  # the diagonal, at a scale past 1e154
+        omega = 1 / (scale**-2 + (diff**2).sum(-1))
+    np.fill_diagonal(omega, 0)
+    Q = omega / omega.sum()
+    positive = P > 0
+    kl = float((P[positive] * np.log(P[positive] / Q[positive])).sum())
+    grad = 4 / scale * (((P - Q) * omega)[:, :, None] * diff).sum(axis=1)
+    return kl, grad
+
+
+def test_embeddings_far_apart_keep_the_objective_and_gradient():
+    """Issue 27: at Y * 1e9, Z = Σw - n cancelled to 0: KL -inf, gradient NaN; at 1e8 the KL
+    was 0.21 for 0.118. The diagonal is left out instead, and Y is scaled."""
+    P = affinities(DIGITS[:100], 30.0).P
+    Y = np.random.default_rng(0).normal(size=(100, 2))
+    for scale in (1.0, 1e4, 1e8, 1e9, 1e50, 1e150, 1e300):
+        kl, grad = tsne_gradient(P, Y * scale)
+        ref_kl, ref_grad = kl_and_gradient_by_loops(P, Y, scale)
+        assert abs(kl - ref_kl) < 1e-12 * abs(ref_kl), scale
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-12 * abs(ref_grad).max())
+    peak = Y * (1.7e308 / abs(Y).max())  # up to the largest float: no 2**1024 made on the way
+    kl, grad = tsne_gradient(P, peak)
+    assert abs(kl - kl_and_gradient_by_loops(P, Y, 1.7e308 / abs(Y).max())[0]) < 1e-12
+    tiny_kl, tiny_grad = tsne_gradient(P, Y * 1e-200)  # every w = 1: Q uniform
+    assert abs(tiny_kl - kl_and_gradient_by_loops(P, Y * 0)[0]) < 1e-12
+    assert np.all(np.isfinite(tiny_grad))
+
+
+def test_an_offset_embedding_has_the_gradient_of_its_points():
+    """yᵢ Σⱼ fᵢⱼ - (F Y)ᵢ cancelled for Y offset by 1e9 (gradient 2e-8 off, relatively)."""
+    P = affinities(DIGITS[:40], 10.0).P
+    Y = np.random.default_rng(1).normal(size=(40, 2)) + 1e9
+    exact = Y - 1e9  # the points Y holds, exactly
+    kl, grad = tsne_gradient(P, Y)
+    ref_kl, ref_grad = kl_and_gradient_by_loops(P, exact)
+    assert abs(kl - ref_kl) < 1e-13
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-15)
+
+
+def test_affinities_of_data_at_any_scale_reach_the_perplexity():
+    """Issue 27: affinities(X * 1e150) reached perplexity 1 for 10 (the distances overflowed),
+    X * 1e200 gave NaN; a tight group far from the rest lost its distances to the
+    cancellation of ‖x‖² + ‖y‖² - 2x·y (a row reached 27 for 5)."""
+    X = DIGITS[:50]
+    ref = affinities(X, 10.0)
+    for scale in (2.0**-400, 2.0**400):
+        aff = affinities(X * scale, 10.0)
+        np.testing.assert_array_equal(aff.P, ref.P)  # a power of two: the same bits
+        np.testing.assert_allclose(aff.beta, ref.beta / scale**2, rtol=1e-15)
+    for scale in (1e-150, 1e150):
+        aff = affinities(X * scale, 10.0)
+        np.testing.assert_allclose(aff.perplexity, 10.0, rtol=1e-4)
+        np.testing.assert_allclose(aff.P, ref.P, atol=1e-6)
+    with pytest.raises(ValueError, match="X is too small"):  # β = 1/2σ² would be 1e400
+        affinities(X * 1e-200, 10.0)
+    far = np.vstack([DIGITS[:30] * 1e-6, np.full((1, 64), 1e6)])
+    np.testing.assert_allclose(affinities(far, 5.0).perplexity, 5.0, rtol=1e-4)
+
+
+def test_a_row_whose_nearest_neighbours_tie_ends_at_their_number():
+    """The documented limit: m neighbours tied for the nearest and m >= perplexity leave the
+    entropy at log m at best; the row splits its mass among the m."""
+    aff = affinities(np.eye(3), 1.5)  # each corner: 2 neighbours at one distance
+    np.testing.assert_allclose(aff.perplexity, 2.0)
+    np.testing.assert_allclose(aff.conditional[0, 1:], 0.5)
+    dup = affinities(np.repeat(DIGITS[:10], 3, axis=0), 2.0)  # each point: 2 copies at 0
+    np.testing.assert_allclose(dup.perplexity, 2.0, rtol=1e-5)  # the limit, as β grows
+
+
+def test_a_diverging_step_gives_a_finite_embedding_or_an_error():
+    """Issue 27: learning_rate=1e300 returned NaN. Now the descent is finite (the gradient
+    is scaled), and an objective out of range is a ValueError naming learning_rate."""
+    result = tsne(DIGITS[:60], perplexity=10.0, max_iter=260, learning_rate=1e300)
+    assert np.all(np.isfinite(result.embedding)) and math.isfinite(result.kl)
+    with pytest.raises(ValueError, match="learning_rate"):
+        tsne_module._check_converging(math.nan, 300, 1e300)
+
+
+def test_a_joint_P_is_required_and_one_point_is_refused():
+    """A P that sums to 2, or has a diagonal, gave a negative "KL"; one point KL -inf."""
+    P = affinities(DIGITS[:20], 5.0).P
+    Y = np.random.default_rng(2).normal(size=(20, 2))
+    assert tsne_gradient(P, Y)[0] > 0
+    for bad, message in ((2 * P, "sum to 1"), (P + np.eye(20) / 20, "zero diagonal"),
+                         (np.zeros((1, 1)), "at least 2")):
+        with pytest.raises(ValueError, match=message):
+            tsne_gradient(bad, Y[:len(bad)])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 12), st.integers(1, 3), st.integers(0, 2**32 - 1),
+       st.sampled_from([1e-3, 1.0, 30.0, 1e6]), st.floats(1.0, 12.0))
+def test_kl_is_nonnegative_and_the_gradient_equals_differences(n, dims, seed, scale, alpha):
+    rng = np.random.default_rng(seed)
+    C = rng.random((n, n))
+    C = C + C.T
+    np.fill_diagonal(C, 0)
+    P = C / C.sum()
+    Y = rng.normal(size=(n, dims)) * scale
+    kl, grad = tsne_gradient(P, Y)
+    ref_kl, ref_grad = kl_and_gradient_by_loops(P, Y)
+    assert kl >= -1e-12 and abs(kl - ref_kl) < 1e-10 * (1 + ref_kl)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-8, atol=1e-12 * (1 + abs(ref_grad).max()))
+    step = 1e-6 * max(scale, 1.0)  # the objective bends on the scale of 1 or of Y
+    numeric = numerical_gradient(lambda: tsne_gradient(P, Y, alpha)[0], Y, eps=step)
+    exaggerated = tsne_gradient(P, Y, alpha)[1]
+    np.testing.assert_allclose(exaggerated, numeric, rtol=1e-4,
+                               atol=1e-6 * (1 + abs(exaggerated).max()))
+
+
+@settings(max_examples=25, deadline=None)
+@given(point_sets(min_n=4, max_n=12, max_d=3, spread=20), st.floats(1.5, 3.0),
+       st.integers(-300, 300))
+def test_P_does_not_depend_on_the_scale_of_X(X, perplexity, exponent):
+    ref = affinities(X, perplexity)
+    aff = affinities(np.ldexp(X, exponent), perplexity)
+    np.testing.assert_array_equal(aff.P, ref.P)
+    if np.any(X != 0):  # all zero has no scale (and any β gives its P)
+        np.testing.assert_allclose(aff.beta, np.ldexp(ref.beta, -2 * exponent), rtol=1e-15)
+
+
 X20 = DIGITS[:20]
+P3 = (np.ones((3, 3)) - np.eye(3)) / 6  # a valid joint P of three points
 test_bad_input_names_the_argument = names_the_argument({
     "perplexity": (lambda v: affinities(X20, v), [19, 20, 25.0, 0.5, math.nan, "30"]),
     "perplexity ": (lambda v: tsne(X20, perplexity=v), [19.0, 100]),
@@ -113,12 +240,13 @@ test_bad_input_names_the_argument = names_the_argument({
     "early_exaggeration": (lambda v: tsne(X20, perplexity=5.0, early_exaggeration=v), [0.5]),
     "init": (lambda v: tsne(X20, perplexity=5.0, init=v), ["spectral", np.ones((20, 3)),
                                                            np.ones((19, 2))]),
+    "seed": (lambda v: tsne(X20, perplexity=5.0, seed=v), [-1, 1.5, "0"]),
     "n_components": (lambda v: tsne(X20, v, perplexity=5.0), [0, 2.0, 100]),
-    "P": (lambda v: tsne_gradient(v, np.ones((3, 2))), [-np.ones((3, 3)), np.ones((3, 2)),
-                                                          np.triu(np.ones((3, 3)))]),
-    "Y": (lambda v: tsne_gradient(np.ones((3, 3)), v), [np.ones((4, 2)), np.full((3, 2),
-                                                                                   np.nan)]),
-    "exaggeration": (lambda v: tsne_gradient(np.ones((3, 3)), np.ones((3, 2)), v), [0.0]),
+    "P": (lambda v: tsne_gradient(v, np.ones((3, 2))), [
+        -np.ones((3, 3)), np.ones((3, 2)), np.triu(np.ones((3, 3)) - np.eye(3)), P3 + np.eye(3),
+        2 * P3, np.zeros((1, 1))]),
+    "Y": (lambda v: tsne_gradient(P3, v), [np.ones((4, 2)), np.full((3, 2), np.nan)]),
+    "exaggeration": (lambda v: tsne_gradient(P3, np.ones((3, 2)), v), [0.0, -1.0, "2"]),
 }, also_accept=lambda name, message: name == "n_components" and "init" in message)
 
 
