@@ -1,7 +1,18 @@
+import contextlib
+import hashlib
+import http.server
+import io
+import os
+import re
+import socket
 import tempfile
+import threading
+import zipfile
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pooch
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +23,7 @@ from course_utils.recsys import (
     FactorModel,
     Ratings,
     als_sweep,
+    fetch_movielens,
     fit_als,
     fit_sgd,
     generate_ratings,
@@ -27,6 +39,7 @@ from course_utils.recsys import (
 
 FAST = settings(max_examples=25, deadline=None)
 FIXTURE = Path(__file__).resolve().parent / "data" / "movielens"
+LESSON = Path(__file__).resolve().parent.parent / "lessons" / "11_recommenders.md"
 
 
 def small(n_users=12, n_items=9, n=50, seed=0):
@@ -278,7 +291,7 @@ def user_based_by_loops(train, u, i, k):
         y = np.array([R[v, b] - mean[v] for b in common])
         s = x @ y / np.sqrt((x @ x) * (y @ y)) if len(common) and (x @ x) * (y @ y) > 0 else 0
         sims.append((s, v))
-    sims.sort(key=lambda p: -abs(p[0]))
+    sims.sort(key=lambda p: -round(abs(p[0]), 12))  # stable: ties in user order
     top = sims[:k]
     den = sum(abs(s) for s, _ in top)
     return mean[u] + (sum(s * (R[v, i] - mean[v]) for s, v in top) / den if den > 0 else 0)
@@ -291,11 +304,7 @@ def test_user_based_filtering_against_pair_by_pair_loops(data, k):
     items = np.tile(np.arange(data.n_items), data.n_users)
     got = user_based_predict(data, users, items, k=k)
     for u, i, g in zip(users, items, got, strict=True):
-        expected = user_based_by_loops(data, u, i, k)
-        # ties in |similarity| may pick other neighbours: compare only when none are tied
-        assert np.isfinite(g)
-        if k >= data.n_users - 1:
-            assert g == pytest.approx(expected, abs=1e-9)
+        assert g == pytest.approx(user_based_by_loops(data, u, i, k), abs=1e-9)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -308,7 +317,15 @@ test_bad_input_names_the_argument = names_the_argument({
     "n_users": (lambda v: Ratings([0, 3], [0, 1], [1, 2], n_users=v), [0, 2.5, "4"]),
     "users  ": (lambda v: Ratings([0, v], [0, 1], [1, 2], n_users=4), [4, 7]),
     "items  ": (lambda v: Ratings([0, 1], [v, 1], [1, 2], n_items=2), [2, -1]),
-    "scale": (lambda v: Ratings([0], [0], [1.0], scale=v), [(5, 1), (1, np.inf)]),
+    "scale": (lambda v: Ratings([0], [0], [1.0], scale=v), [(5, 1), (1, np.inf), None, (1,),
+                                                             (1, 2, 3), 5, "ab"]),
+    "n_items": (lambda v: Ratings([0], [0], [1.0], n_items=v), [2**31, 10**20]),
+    "users   ": (lambda v: Ratings([v], [0], [1.0]), [2**31, 2**62]),
+    "xp": (lambda v: generate_ratings(5, 5, 5, xp=v), ["numpy", 3, np.ndarray]),
+    "mask": (lambda v: small().subset(v), [np.arange(50), np.ones(3, bool), "mask"]),
+    "test": (lambda v: fit_als(small(), 2, test=v), ["x", small().subset(np.zeros(50, bool)),
+                                                     generate_ratings(30, 9, 20)]),
+    "size": (lambda v: fetch_movielens(v), ["10m", 100, None]),
     "train": (lambda v: fit_als(v), [None, [1, 2], np.ones(3)]),
     "n_factors": (lambda v: fit_als(small(), n_factors=v), [-1, 1.5, 5000]),
     "lam": (lambda v: fit_als(small(), lam=v), [0, -0.1, np.nan, "1", 1e9]),
@@ -326,6 +343,11 @@ test_bad_input_names_the_argument = names_the_argument({
     "n": (lambda v: recommend(fit_als(small(), 2, n_iters=0), 0, v), [0, 10]),
     "k": (lambda v: user_based_predict(small(), [0], [0], k=v), [0, 1.5]),
     "path": (lambda v: load_movielens(v), [3, None]),
+    "model.P": (lambda v: predict(FactorModel(3.0, np.zeros(2), np.zeros(2), v, np.zeros((2, 1)),
+                                              0.1, False, True), [0], [0]),
+                [[[0.0], [0.0]], np.zeros((3, 1)), np.full((2, 1), np.nan), np.zeros(2)]),
+    "exclude": (lambda v: recommend(fit_als(small(), 2, n_iters=0), 0, 3, exclude=v),
+                ["x", Ratings([0], [9], [3.0]), Ratings([12], [0], [3.0])]),
 }, max_examples=60)
 
 
@@ -382,6 +404,15 @@ def test_spark_missing_names_what_to_install(monkeypatch, tmp_path):
     assert recsys.spark_missing() is None
 
 
+def test_fit_spark_als_names_a_session_that_is_not_one():
+    """fit_spark_als(None, ...) raised AttributeError 'createDataFrame'."""
+    missing = recsys.spark_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    with pytest.raises(TypeError, match="spark must be a pyspark SparkSession"):
+        recsys.fit_spark_als(None, small())
+
+
 @pytest.fixture(scope="module")
 def spark():
     missing = recsys.spark_missing()
@@ -402,3 +433,439 @@ def test_spark_als_reaches_our_rmse_on_the_same_split(spark):
     assert np.isfinite(predict(theirs, test.users, test.items)).all()
     assert abs(rmse(theirs, test) - rmse(ours, test)) < 0.03  # 500 test ratings: some noise
     assert objective(theirs, train) == pytest.approx(objective(ours, train), rel=0.02)
+    assert theirs.scale == train.scale
+
+
+# ----------------------------------------------------------------------------- edges (issue 27)
+
+
+def exact_step_objective(Z, t, lam):
+    """min over x of |t - Z x|^2 + lam |x|^2, in exact rational arithmetic (Gauss-Jordan on the
+    normal equations): the reference for a user step whose lam is lost in float64 rounding."""
+    Z = [[Fraction(float(v)) for v in row] for row in Z]
+    t, lam = [Fraction(float(v)) for v in t], Fraction(lam)
+    D = len(Z[0])
+    rows = [[sum(z[j] * z[k] for z in Z) + (lam if j == k else 0) for k in range(D)]
+            + [sum(z[j] * v for z, v in zip(Z, t, strict=True))] for j in range(D)]
+    for c in range(D):
+        pivot = next(r for r in range(c, D) if rows[r][c] != 0)
+        rows[c], rows[pivot] = rows[pivot], rows[c]
+        for r in range(D):
+            if r != c and rows[r][c] != 0:
+                f = rows[r][c] / rows[c][c]
+                rows[r] = [a - f * b for a, b in zip(rows[r], rows[c], strict=True)]
+    x = [rows[j][D] / rows[j][j] for j in range(D)]
+    return step_objective(Z, t, lam, x)
+
+
+def step_objective(Z, t, lam, x):
+    residual = [v - sum(a * b for a, b in zip(z, x, strict=True)) for z, v in zip(Z, t,
+                                                                                  strict=True)]
+    return sum(r * r for r in residual) + lam * sum(v * v for v in x)
+
+
+@pytest.mark.parametrize(("lam", "multiple", "K"), [(1e-15, 1.0, 3), (1e-300, 1.0, 3),
+                                                    (1e-300, 1.0, 6), (0.1, 1e150, 3),
+                                                    (1e-12, 1.0, 3)])
+def test_a_negligible_lam_still_gives_the_exact_user_step(lam, multiple, K):
+    """Issue 27: lam = 1e-15 or 1e-300, or ratings of 1e150 (lam negligible against them),
+    raised LinAlgError "not positive definite". Each user's step now reaches the exact
+    minimum of its terms of J (rational arithmetic) to rounding, and J never rises."""
+    R = generate_ratings(20, 15, 80, seed=1)
+    data = Ratings(R.users, R.items, R.ratings * multiple, scale=(multiple, 5 * multiple))
+    model = fit_als(data, K, lam, 3, seed=0)
+    J = model.history["objective"]
+    assert all(b <= a * (1 + 1e-9) + 1e-15 * J[0] for a, b in zip(J, J[1:], strict=False))
+    start = fit_als(data, K, lam, 0, seed=0)
+    swept = als_sweep(fit_als(data, K, lam, 0, seed=0), data)  # the user half: from start's Q
+    for u in range(20):
+        mine = np.flatnonzero(data.users == u)
+        Z = np.hstack([np.ones((len(mine), 1)), start.Q[data.items[mine]]])
+        t = data.ratings[mine] - start.mu - start.item_bias[data.items[mine]]
+        best = exact_step_objective(Z, t, lam)
+        ours = step_objective([[Fraction(float(v)) for v in row] for row in Z],
+                              [Fraction(float(v)) for v in t], Fraction(lam),
+                              [Fraction(float(v)) for v in np.r_[swept.user_bias[u],
+                                                                  swept.P[u]]])
+        assert float(ours - best) <= 1e-12 * float((t**2).sum())
+
+
+def test_ratings_whose_squares_overflow_are_refused():
+    R = generate_ratings(20, 15, 80, seed=1)
+    huge = Ratings(R.users, R.items, R.ratings * 1e200, scale=(1e200, 5e200))
+    with pytest.raises(ValueError, match="too large.*rescale"):
+        fit_als(huge, 3, 0.1, 2)
+    with pytest.raises(ValueError, match="too large.*rescale"):
+        fit_sgd(huge, 3, 0.1, 2)
+
+
+@pytest.mark.parametrize(("lr", "lam"), [(0.5, 0.1), (1.0, 0.1), (0.02, 1e6)])
+def test_a_diverging_sgd_raises_instead_of_returning_nan(lr, lam):
+    """Issue 27: lr = 0.5 or 1 (inside the documented (0, 1]) returned NaN factors."""
+    with pytest.raises(ValueError, match="diverged in epoch .*lower lr"):
+        fit_sgd(generate_ratings(20, 15, 80, seed=1), 3, lam, 10, lr=lr)
+
+
+def test_every_id_is_checked_not_only_the_first():
+    """Issue 27: objective and recommend's exclude raised IndexError for an id beyond the
+    model after a first id in range."""
+    model = fit_als(generate_ratings(20, 15, 80, seed=1), 3, 0.1, 3)
+    beyond_users, beyond_items = Ratings([0, 50], [0, 0], [3.0, 2.0]), Ratings([0, 1], [0, 40],
+                                                                              [3.0, 2.0])
+    for call in (objective, rmse, mae):
+        with pytest.raises(ValueError, match="users up to id 50, but the model has 20"):
+            call(model, beyond_users)
+        with pytest.raises(ValueError, match="items up to id 40, but the model has 15"):
+            call(model, beyond_items)
+    with pytest.raises(ValueError, match="exclude has items up to id 40"):
+        recommend(model, 0, 3, exclude=Ratings([0], [40], [3.0]))
+    # a user beyond the model in exclude is refused too, before it could mean anything
+    with pytest.raises(ValueError, match="exclude has users up to id 50"):
+        recommend(model, 0, 3, exclude=beyond_users)
+
+
+def test_the_weighted_objective_takes_the_model_s_sizes():
+    """objective of a weighted model on ratings declaring more users than the model (ids in
+    range) broadcast a (50,) count against (20,) factors."""
+    model = fit_als(generate_ratings(20, 15, 80, seed=1), 2, 0.1, 2, weighted=True)
+    data = generate_ratings(20, 15, 80, seed=1)
+    wider = Ratings(data.users, data.items, data.ratings, n_users=50, n_items=30)
+    assert objective(model, wider) == pytest.approx(objective(model, data), rel=1e-12)
+
+
+def test_a_hand_built_model_is_checked_at_the_boundary():
+    model = fit_als(generate_ratings(20, 15, 80, seed=1), 3, 0.1, 2)
+    as_lists = FactorModel(model.mu, model.user_bias.tolist(), model.item_bias, model.P, model.Q,
+                           0.1, False, True)
+    with pytest.raises(TypeError, match="model.user_bias must be a NumPy or CuPy array"):
+        predict(as_lists, [0], [0])
+    with pytest.raises(TypeError, match="model.user_bias"):
+        recommend(as_lists, 0, 3)
+    narrow = FactorModel(model.mu, model.user_bias, model.item_bias, model.P[:, :2], model.Q,
+                         0.1, False, True)
+    with pytest.raises(ValueError, match="model's shapes disagree"):
+        rmse(narrow, generate_ratings(20, 15, 80, seed=1))
+    for broken in (FactorModel(np.nan, model.user_bias, model.item_bias, model.P, model.Q, 0.1,
+                               False, True),
+                   FactorModel(model.mu, model.user_bias, model.item_bias, model.P * np.inf,
+                               model.Q, 0.1, False, True)):
+        with pytest.raises(ValueError, match="model"):
+            predict(broken, [0], [0])
+    with pytest.raises(ValueError, match="model.lam"):
+        als_sweep(FactorModel(model.mu, model.user_bias, model.item_bias, model.P, model.Q, 0.0,
+                              False, True), generate_ratings(20, 15, 80, seed=1))
+
+
+def test_empty_and_duplicated_ratings():
+    data = generate_ratings(20, 15, 80, seed=1)
+    nothing = data.subset(np.zeros(80, bool))
+    assert len(nothing) == 0 and nothing.n_users == 20
+    with pytest.raises(ValueError, match="test is empty"):  # was a NaN test RMSE
+        fit_als(data, 2, 0.1, 2, test=nothing)
+    with pytest.raises(ValueError, match="train is empty"):  # was NaN predictions
+        user_based_predict(nothing, [0], [0])
+    with pytest.raises(ValueError, match="train is empty"):
+        als_sweep(fit_als(data, 2, 0.1, 0), nothing)
+    twice = Ratings([0, 0, 1], [0, 0, 0], [1.0, 5.0, 3.0])  # user 0 rated item 0 twice
+    with pytest.raises(ValueError, match="pair twice"):  # its mean was (1 + 5) / 1 = 6
+        user_based_predict(twice, [1], [0])
+    model = fit_als(twice, 1, 0.5, 5, biases=True)  # two observations in least squares: fine
+    assert np.isfinite(objective(model, twice))
+
+
+def test_user_based_filtering_refuses_a_dense_matrix_too_large():
+    with pytest.raises(ValueError, match="10\\^8 cells"):
+        user_based_predict(Ratings([0, 10**5], [0, 2000], [3.0, 4.0]), [0], [0])
+
+
+def test_subset_checks_its_mask():
+    data = generate_ratings(20, 15, 80, seed=1)
+    with pytest.raises(TypeError, match="mask must be a boolean array"):
+        data.subset(np.arange(3))
+    with pytest.raises(ValueError, match="mask must have shape \\(80,\\)"):
+        data.subset(np.ones(3, bool))
+
+
+@pytest.mark.parametrize("power", [-600, -300, 300, 600])
+def test_errors_of_extreme_magnitude_neither_overflow_nor_underflow(power):
+    """rmse and mae squared the errors in float64: inf beyond 1e154, 0 below 1e-162. They are
+    computed in units of a power of two now, exactly the plain values scaled."""
+    data = generate_ratings(30, 20, 200, seed=2)
+    model = fit_als(data, 2, 1.0, 3)
+    scale = 2.0**power
+    big = Ratings(data.users, data.items, data.ratings * scale, scale=(scale, 5 * scale))
+    scaled = FactorModel(model.mu * scale, model.user_bias * scale, model.item_bias * scale,
+                         model.P * 2.0 ** (power // 2), model.Q * 2.0 ** (power // 2), 1.0,
+                         False, True)
+    assert rmse(scaled, big) == rmse(model, data) * scale
+    assert mae(scaled, big) == mae(model, data) * scale
+    got = user_based_predict(big, data.users[:9], data.items[:9])
+    np.testing.assert_array_equal(got, user_based_predict(data, data.users[:9],
+                                                          data.items[:9]) * scale)
+
+
+def test_clipping_predictions_to_the_scale():
+    train, test = split_ratings(generate_ratings(300, 200, 12_000, seed=4))
+    model = fit_als(train, 5, 0.5, 10)
+    raw = predict(model, test.users, test.items)
+    clipped = predict(model, test.users, test.items, clip=True)
+    assert model.scale == (1.0, 5.0) and ((raw < 1) | (raw > 5)).any()  # something to clip
+    np.testing.assert_array_equal(clipped, np.clip(raw, 1, 5))
+    assert rmse(model, test, clip=True) < rmse(model, test)
+    assert mae(model, test, clip=True) < mae(model, test)
+    half = Ratings(train.users, train.items, train.ratings / 2, scale=(0.5, 2.5))
+    assert fit_als(half, 2, 0.5, 1).scale == (0.5, 2.5)
+
+
+def test_the_truth_is_the_expected_stars():
+    """generate_ratings(return_truth=True): the ratings unchanged; the truth the mean of the
+    stars given the tastes (Monte Carlo over the noise), aligned with the ratings by
+    split_ratings; without noise, the stars themselves."""
+    data, truth = generate_ratings(943, 1682, 100_000, seed=0, return_truth=True)
+    np.testing.assert_array_equal(data.ratings, generate_ratings(943, 1682, 100_000,
+                                                                 seed=0).ratings)
+    np.testing.assert_array_equal(truth.users, data.users)
+    assert 1 <= truth.ratings.min() and truth.ratings.max() <= 5
+    residual = data.ratings - truth.ratings
+    assert abs(residual.mean()) < 3 * residual.std() / np.sqrt(len(residual))
+    m = np.linspace(-1, 7, 33)  # the true ratings
+    draws = np.clip(np.round(m + np.random.default_rng(0).normal(0, 0.7, (200_000, 33))), 1, 5)
+    np.testing.assert_allclose(recsys._expected_stars(m, 0.7), draws.mean(axis=0), atol=0.01)
+    exact, exact_truth = generate_ratings(50, 40, 300, noise=0.0, seed=3, return_truth=True)
+    np.testing.assert_array_equal(exact.ratings, exact_truth.ratings)
+    _, test = split_ratings(data, 5, 0, seed=0)
+    _, test_truth = split_ratings(truth, 5, 0, seed=0)
+    np.testing.assert_array_equal(test.items, test_truth.items)
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+@st.composite
+def extreme_fits(draw):
+    """Small rating sets on any magnitude (a power of two, exact) with any lam in (0, 1e6]."""
+    data = draw(rating_sets())
+    scale = 2.0 ** draw(st.integers(-400, 400))
+    scaled = Ratings(data.users, data.items, data.ratings * scale, data.n_users, data.n_items,
+                     scale=(scale, 5 * scale))
+    lam = draw(st.one_of(st.sampled_from([1e-300, 1e-100, 1e-15, 1e-8, 1e6]),
+                         st.floats(1e-6, 1e3)))
+    return scaled, lam, draw(st.integers(0, 4)), draw(st.booleans()), draw(st.booleans())
+
+
+@FAST
+@given(extreme_fits())
+def test_als_never_raises_the_objective_at_any_scale_and_lam(case):
+    data, lam, K, biases, weighted = case
+    model = fit_als(data, K, lam, 3, biases=biases, weighted=weighted, seed=2)
+    J = model.history["objective"]
+    assert all(b <= a * (1 + 1e-9) + 1e-15 * J[0] for a, b in zip(J, J[1:], strict=False))
+    everyone = np.repeat(np.arange(data.n_users), data.n_items)
+    everything = np.tile(np.arange(data.n_items), data.n_users)
+    assert np.all(np.isfinite(predict(model, everyone, everything)))
+    before = objective(model, data)
+    assert objective(als_sweep(model, data), data) <= before * (1 + 1e-9) + 1e-15 * J[0]
+
+
+@FAST
+@given(rating_sets(), st.floats(1e-3, 1.0), st.sampled_from([0.0, 0.1, 10.0, 1e6]),
+       st.integers(1, 40))
+def test_sgd_is_finite_or_says_it_diverged(data, lr, lam, batch):
+    try:
+        model = fit_sgd(data, 2, lam, 5, lr=lr, batch_size=batch, seed=0)
+    except ValueError as err:
+        assert "diverged" in str(err)
+        return
+    J = model.history["objective"]
+    assert all(np.isfinite(J)) and max(J) <= recsys.DIVERGED * J[0]
+    assert np.all(np.isfinite(model.P)) and np.all(np.isfinite(model.user_bias))
+
+
+@FAST
+@given(rating_sets(), st.data())
+def test_recommend_never_returns_an_excluded_item(data, draw):
+    model = fit_als(data, 2, 0.5, 2)
+    user = draw.draw(st.integers(0, data.n_users - 1))
+    n = draw.draw(st.integers(1, data.n_items))
+    exclude = data.subset(np.asarray(draw.draw(st.lists(st.booleans(), min_size=len(data),
+                                                        max_size=len(data)))))
+    best, scores = recommend(model, user, n, exclude=exclude)
+    excluded = set(exclude.items[exclude.users == user].tolist())
+    assert not excluded & set(best.tolist())
+    assert len(best) == min(n, data.n_items - len(excluded)) == len(set(best.tolist()))
+    assert np.all(np.diff(scores) <= 1e-12 * max(np.abs(scores).max(initial=0), 1))
+
+
+@FAST
+@given(rating_sets(), st.booleans())
+def test_clipped_errors_never_exceed_raw_ones(data, weighted):
+    model = fit_als(data, 2, 0.05, 3, weighted=weighted)
+    clipped = predict(model, data.users, data.items, clip=True)
+    assert clipped.min() >= 1 and clipped.max() <= 5
+    assert rmse(model, data, clip=True) <= rmse(model, data)
+    assert mae(model, data, clip=True) <= mae(model, data)
+
+
+# ----------------------------------------------------------------------------- MovieLens
+
+
+def made_up_movielens_zip(folder, rows=40):
+    """A zip laid out as GroupLens's ml-100k.zip (ml-100k/u.data and a README), made-up
+    ratings; returns its path and its SHA-256."""
+    rng = np.random.default_rng(0)
+    lines = [f"{u}\t{i}\t{r}\t{880000000 + k}" for k, (u, i, r) in enumerate(zip(
+        rng.permutation(rows) % 9 + 1, rng.permutation(rows) % 13 + 1,
+        rng.integers(1, 6, rows), strict=True))]
+    path = Path(folder) / "ml-100k.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ml-100k/u.data", "\n".join(lines) + "\n")
+        archive.writestr("ml-100k/README", "made up for a test\n")
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@contextlib.contextmanager
+def local_server(folder):
+    """An HTTP server on 127.0.0.1 serving folder; yields (base address, list of paths
+    requested)."""
+    requested = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def do_GET(self):
+            requested.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def no_proxy(monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+
+
+def closed_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_fetch_movielens_downloads_once_checks_and_reuses_the_cache(tmp_path, monkeypatch,
+                                                                   capsys, no_proxy):
+    served, cache = tmp_path / "served", tmp_path / "cache"
+    served.mkdir()
+    zipped, digest = made_up_movielens_zip(served)
+    with local_server(served) as (base, requested):
+        monkeypatch.setitem(recsys.MOVIELENS_FILES, "100k", (f"{base}/ml-100k.zip", digest))
+        data, stamps, user_ids, item_ids = fetch_movielens("100k", cache_dir=cache)
+        assert requested == ["/ml-100k.zip"]
+        assert "100%" in capsys.readouterr().err  # the progress bar
+        again = fetch_movielens("100k", cache_dir=cache, progress=False)
+        assert requested == ["/ml-100k.zip"]  # read from the cache, no second request
+    expected = load_movielens(zipped)  # the loader reads the zip itself, offline
+    for got in (data, again[0], expected[0]):
+        np.testing.assert_array_equal(got.ratings, expected[0].ratings)
+        np.testing.assert_array_equal(got.users, expected[0].users)
+    np.testing.assert_array_equal(stamps, expected[1])
+    table = np.loadtxt(io.StringIO(zipfile.ZipFile(zipped).read("ml-100k/u.data").decode()),
+                       dtype=np.int64)
+    np.testing.assert_array_equal(user_ids[data.users], table[:, 0])
+    np.testing.assert_array_equal(item_ids[data.items], table[:, 1])
+    # the server is gone: the cached file is still found, and checked, without the network
+    assert len(fetch_movielens("100k", cache_dir=cache, progress=False)[0]) == 40
+
+
+def test_fetch_movielens_refuses_a_wrong_checksum(tmp_path, monkeypatch, no_proxy):
+    served, cache = tmp_path / "served", tmp_path / "cache"
+    served.mkdir()
+    made_up_movielens_zip(served)
+    with local_server(served) as (base, _):
+        monkeypatch.setitem(recsys.MOVIELENS_FILES, "100k", (f"{base}/ml-100k.zip", "0" * 64))
+        with pytest.raises(ValueError, match="MovieLens 100k from .* was refused.*hash"):
+            fetch_movielens("100k", cache_dir=cache, progress=False)
+    assert not (cache / "ml-100k.zip").exists()  # nothing kept
+
+
+def test_fetch_movielens_without_a_network_says_so_in_one_line(tmp_path, monkeypatch,
+                                                              no_proxy):
+    address = f"http://127.0.0.1:{closed_port()}/ml-100k.zip"
+    monkeypatch.setitem(recsys.MOVIELENS_FILES, "100k", (address, "0" * 64))
+    with pytest.raises(ConnectionError) as error:
+        fetch_movielens("100k", cache_dir=tmp_path, progress=False)
+    message = str(error.value)
+    assert "\n" not in message and address in message and "no network" in message
+    with pytest.raises(ValueError, match="size must be one of"):
+        fetch_movielens("10m")
+    with pytest.raises(TypeError, match="cache_dir"):
+        fetch_movielens("100k", cache_dir=3)
+
+
+def test_the_pinned_checksums_are_grouplens_archives():
+    """The digests of GroupLens's zips (as TensorFlow Datasets pins them): SHA-256, 64 hex
+    digits, over https."""
+    for size, (url, digest) in recsys.MOVIELENS_FILES.items():
+        assert url == f"https://files.grouplens.org/datasets/movielens/ml-{size}.zip"
+        assert re.fullmatch("[0-9a-f]{64}", digest)
+    assert recsys.MOVIELENS_FILES["100k"][1].startswith("50d2a982c669")
+
+
+def test_the_lesson_falls_back_to_generated_ratings_without_a_network(monkeypatch, capfd,
+                                                                      tmp_path, no_proxy):
+    """Lesson 11's USE_MOVIELENS cell, switched on, on a machine without a network: one line
+    says so, and the cross-validation runs on the generated ratings."""
+    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", LESSON.read_text(), re.DOTALL)
+    cell = next(c for c in cells if "USE_MOVIELENS = False" in c)
+    monkeypatch.setitem(recsys.MOVIELENS_FILES, "100k",
+                        (f"http://127.0.0.1:{closed_port()}/ml-100k.zip", "0" * 64))
+    monkeypatch.delenv("MOVIELENS_100K", raising=False)
+    monkeypatch.setattr(pooch, "os_cache", lambda name: tmp_path)  # leave the real cache be
+    namespace = {"os": os, "np": np, "backend": backend, "fetch_movielens": fetch_movielens,
+                 "load_movielens": load_movielens, "split_ratings": split_ratings,
+                 "rmse": rmse, "fit_als": fit_als,
+                 "data": generate_ratings(943, 1682, 100_000, seed=0)}
+    exec(cell.replace("USE_MOVIELENS = False", "USE_MOVIELENS = True"), namespace)
+    out, err = capfd.readouterr()
+    lines = out.splitlines()
+    assert err == ""  # nothing more: pooch's own log line is held back
+    assert len(lines) == 2 and "could not be downloaded" in lines[0]
+    assert lines[0].endswith("the generated ratings stand in")
+    assert lines[1].startswith("generated ratings, 100,000 ratings, 5-fold")
+
+
+@settings(max_examples=10, deadline=None)
+@given(rating_sets())
+def test_what_fetch_movielens_downloads_is_the_table_served(data):
+    """Any ratings table, zipped as GroupLens does and served from 127.0.0.1 with its digest
+    pinned, comes back from fetch_movielens as it was, original ids included."""
+    lines = [f"{3 * u + 1}\t{5 * i + 2}\t{int(r)}\t{100 + k}" for k, (u, i, r) in
+             enumerate(zip(data.users, data.items, data.ratings, strict=True))]
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        served = Path(folder, "served")
+        served.mkdir()
+        with zipfile.ZipFile(served / "ml-100k.zip", "w") as archive:
+            archive.writestr("ml-100k/u.data", "\n".join(lines) + "\n")
+        digest = hashlib.sha256((served / "ml-100k.zip").read_bytes()).hexdigest()
+        base, requested = stack.enter_context(local_server(served))
+        stack.enter_context(pytest.MonkeyPatch.context()).setitem(
+            recsys.MOVIELENS_FILES, "100k", (f"{base}/ml-100k.zip", digest))
+        loaded, stamps, user_ids, item_ids = fetch_movielens("100k", cache_dir=Path(folder, "c"),
+                                                             progress=False)
+    assert requested == ["/ml-100k.zip"]
+    np.testing.assert_array_equal(user_ids[loaded.users], 3 * data.users + 1)
+    np.testing.assert_array_equal(item_ids[loaded.items], 5 * data.items + 2)
+    np.testing.assert_array_equal(loaded.ratings, data.ratings)
+    np.testing.assert_array_equal(stamps, 100 + np.arange(len(data)))
