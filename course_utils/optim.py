@@ -268,17 +268,29 @@ def clip_grad_norm(grads, max_norm):
     """Scale the gradients in place so that their global norm, √(Σ ‖g‖²) over all of them,
     is at most max_norm (as torch.nn.utils.clip_grad_norm_); return the norm before clipping.
 
+    Where squaring would overflow (entries of 1e200, or 1e20 in float32) or underflow
+    (1e-200), the norm is taken of the gradients divided by their largest |entry| m, then
+    times m: the norm and the clipping are right for any finite gradients, in every float
+    dtype (the sums in float64).
+
     Parameters
     ----------
-    grads : iterable of float arrays on one device, changed in place.
+    grads : list (or other iterable) of float arrays on one device, changed in place.
     max_norm : float > 0, or math.inf to measure the norm and clip nothing.
 
     Returns
     -------
-    float: the global norm before clipping (inf or nan when a gradient overflowed; the
-    gradients are then left as they are).
+    float: the global norm before clipping; inf when it exceeds the float64 range (the
+    gradients are clipped all the same), and nan or inf when a gradient holds NaN or inf
+    (the gradients are then left as they are: a diverged step, for the caller to stop).
     """
-    grads = list(grads)
+    if isinstance(grads, np.ndarray) or is_cupy_array(grads):
+        raise TypeError("grads must be a list of arrays, got one array: pass [g]")
+    try:
+        grads = list(grads)
+    except TypeError:
+        raise TypeError(f"grads must be a list of float arrays, got {type(grads).__name__}") \
+            from None
     if max_norm != math.inf:  # inf: measure the norm, clip nothing
         max_norm = check_real(max_norm, "max_norm", low=0, low_open=True)
     if not grads:
@@ -287,10 +299,49 @@ def clip_grad_norm(grads, max_norm):
     for i, g in enumerate(grads):
         check_device(g, f"grads[{i}]", xp)
         if not _is_array(g) or g.dtype.kind != "f":
-            raise TypeError(f"grads[{i}] must be a float array, got {type(g).__name__}")
-    with np.errstate(over="ignore", invalid="ignore"):
-        norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
-    if math.isfinite(norm) and norm > max_norm:
-        for g in grads:
-            g *= max_norm / norm
+            raise TypeError(f"grads[{i}] must be a float array, got {type(g).__name__}"
+                            f"{f' of dtype {g.dtype}' if _is_array(g) else ''}")
+        if not getattr(getattr(g, "flags", None), "writeable", True):
+            raise ValueError(f"grads[{i}] is read-only; clip_grad_norm scales it in place")
+    return _clip_grad_norm(grads, max_norm)
+
+
+def _clip_grad_norm(grads, max_norm):
+    xp = get_array_module(grads[0])
+    grads = [g for g in grads if g.size]
+    if not grads:
+        return 0.0
+    infos = [np.finfo(g.dtype) for g in grads]
+    tiny = max(float(info.tiny) for info in infos)  # the smallest normal number of every dtype
+    peak = None
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        total = _sum64(xp, [g * g for g in grads])
+        # Squares summed straight when no square can have overflowed and any that underflowed
+        # weigh less than a rounding error; else divided by the largest |entry| m first.
+        if not max(float(info.tiny / info.eps) for info in infos) <= total < math.inf:
+            peak = _sum64(xp, [xp.abs(g).max() for g in grads], reduce="max")
+            if not math.isfinite(peak) or peak == 0:
+                return peak  # NaN or inf in a gradient (left as is), or all zero (nothing to do)
+            unit = _sum64(xp, [(g / peak) ** 2 for g in grads])  # each (g / m)² in [0, 1]
+            total = None
+        norm = math.sqrt(total) if total is not None else peak * math.sqrt(unit)
+        if norm > max_norm:  # norm is inf only when the true norm is beyond 1.8e308
+            scale = max_norm / norm
+            if scale >= tiny:
+                for g in grads:
+                    g *= scale
+            else:  # the norm overflowed, or max_norm / norm underflows: in two steps
+                if peak is None:
+                    peak = _sum64(xp, [xp.abs(g).max() for g in grads], reduce="max")
+                    unit = _sum64(xp, [(g / peak) ** 2 for g in grads])
+                for g in grads:
+                    g /= peak
+                    g *= max_norm / math.sqrt(unit)
     return norm
+
+
+def _sum64(xp, arrays, reduce="sum"):
+    """The sum (or the max) of every entry of the arrays, in float64, as a Python float: one
+    reduction per array, then one transfer (a single synchronisation on the GPU)."""
+    parts = xp.stack([getattr(a, reduce)().astype(xp.float64) for a in arrays])
+    return float(getattr(parts, reduce)())

@@ -10,6 +10,9 @@ have torch's names, shapes, gate order and biases, so they copy across either wa
   r ⊙ (W_hn h + b_hn)), h' = (1 - z) ⊙ n + z ⊙ h;
 - LSTM gates i, f, g, o: c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c').
 
+An ``Embedding`` (torch.nn.Embedding) lets a ``SequenceModel`` read word ids (T, batch)
+instead of vectors, its table learnt with the rest (``n_words=``).
+
 Speed: the input projection of all T steps is one matrix product before the loop; each step
 costs one (batch, H) x (H, G·H) product and elementwise work; the weight gradients are one
 big product each after the backward loop. Each backward rule is written beside the factor
@@ -19,7 +22,10 @@ gradient for all steps at once, so that their backward loops only chain them.
 Every function follows its data (NumPy in, NumPy out; CuPy in, CuPy out); layers create their
 weights on xp (None: the current device), drawn by NumPy from the seed so that the CPU and the
 GPU start from the same numbers. Public functions check their arguments once (errors name the
-argument); the layers' forward/backward are the cores that trust theirs.
+argument); the layers' forward/backward are the cores that trust theirs, but for a backward
+called before any forward or with dy of the wrong shape, a ValueError naming dy. Calling a
+layer or a model refuses inputs that overflow it (its output not finite); fit refuses
+training that diverges.
 """
 
 import contextlib
@@ -31,9 +37,11 @@ from . import backend
 from ._checks import (
     check_array,
     check_choice,
+    check_device,
     check_int,
     check_int_array,
     check_real,
+    check_xp,
     rng_from,
 )
 from .backend import get_array_module
@@ -48,6 +56,7 @@ from .nn import (
 from .optim import SGD, Adam, clip_grad_norm
 
 CELLS = ("rnn", "gru", "lstm")
+DIVERGED = 1000  # fit stops when a loss exceeds this many times max(1, the first loss)
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
@@ -68,7 +77,7 @@ class _Recurrent(Layer):
         super().__init__()
         n_in, H = check_int(n_in, "n_in"), check_int(n_hidden, "n_hidden")
         dtype = _check_dtype(dtype)
-        xp = xp or backend.xp()
+        xp = check_xp(xp)
         G = GATES[self.cell]
         bound = 1 / math.sqrt(H)  # torch's init: U(-1/√H, 1/√H) for every weight and bias
         rng = rng_from(seed)
@@ -92,21 +101,27 @@ class _Recurrent(Layer):
         ``self.state``).
         """
         x = self._check_call(x, state)
-        return self.forward(x, state)
+        return _finite_output(self, x, state)
 
     def _check_call(self, x, state):
         """x as (T, batch, n_in) on the parameters' device, and state of the right shape."""
         x = check_sequences(x, "x", self.n_in, get_array_module(self.params["W_ih"]))
-        if state is not None:
-            parts = state if self.cell == "lstm" else (state,)
-            if self.cell == "lstm" and (not isinstance(state, tuple) or len(state) != 2):
-                raise TypeError("state must be a pair (h, c) for an LSTM")
-            for part in parts:
-                part = check_array(part, "state", ndim=(2,), xp=get_array_module(x))
-                if part.shape != (x.shape[1], self.n_hidden):
-                    raise ValueError(f"state must have shape ({x.shape[1]}, {self.n_hidden}), "
-                                     f"got {part.shape}")
+        self._check_state(state, x.shape[1])
         return x
+
+    def _check_state(self, state, batch):
+        """state: None, or h (batch, H) (a pair (h, c) for an LSTM) on the parameters' device."""
+        if state is None:
+            return
+        parts = state if self.cell == "lstm" else (state,)
+        if self.cell == "lstm" and (not isinstance(state, tuple) or len(state) != 2):
+            raise TypeError("state must be a pair (h, c) for an LSTM")
+        for part in parts:
+            part = check_array(part, "state", ndim=(2,),
+                               xp=get_array_module(self.params["W_ih"]))
+            if part.shape != (batch, self.n_hidden):
+                raise ValueError(f"state must have shape ({batch}, {self.n_hidden}), "
+                                 f"got {part.shape}")
 
     def _project(self, x):
         """x W_ihᵀ + b_ih for all T steps at once: one (T·batch, n_in) x (n_in, G·H) product."""
@@ -126,6 +141,16 @@ class _Recurrent(Layer):
         self.grads["b_hh"] = self.grads["b_ih"].copy() if d_hidden is d_in else \
             d_hid2.sum(axis=0)
         return (d_in2 @ self.params["W_ih"]).reshape(T, B, -1)
+
+    def _check_backward(self, dy):
+        """dy must match the output of the last forward pass (which backward needs)."""
+        if getattr(self, "h", None) is None:
+            raise ValueError(f"dy: {self!r}.backward needs a forward pass first (call the layer "
+                             f"on x, then backward with dL/dh of its output's shape)")
+        if getattr(dy, "shape", None) != self.h.shape:
+            raise ValueError(f"dy must have the shape of the last output, {self.h.shape} "
+                             f"(T, batch, H), got {getattr(dy, 'shape', type(dy).__name__)}")
+        check_device(dy, "dy", get_array_module(self.h))
 
     def _start(self, x, state):
         xp = get_array_module(x)
@@ -166,6 +191,7 @@ class RNN(_Recurrent):
         return self.h
 
     def backward(self, dy):
+        self._check_backward(dy)
         xp = get_array_module(dy)
         da = xp.empty_like(dy)
         self.dh = xp.empty_like(dy)  # dL/dh_t, through every path, for every t
@@ -213,6 +239,7 @@ class GRU(_Recurrent):
         return self.h
 
     def backward(self, dy):
+        self._check_backward(dy)
         xp = get_array_module(dy)
         T, B, H = dy.shape
         r, z, n = self.gates[..., :H], self.gates[..., H:2 * H], self.gates[..., 2 * H:]
@@ -281,6 +308,7 @@ class LSTM(_Recurrent):
         return self.h
 
     def backward(self, dy):
+        self._check_backward(dy)
         xp = get_array_module(dy)
         T, B, H = dy.shape
         gt = self.gates
@@ -336,85 +364,190 @@ def check_sequences(x, name, n_in=None, xp=None):
     Parameters
     ----------
     x : array-like (T, batch, n_in).  name : str, the argument's name in messages.
-    n_in : int or None.  xp : numpy, cupy or None (x's own module).
+    n_in : int >= 1 or None.  xp : numpy, cupy or None (x's own module).
 
     Returns
     -------
     float array (T, batch, n_in) on module xp.
     """
-    x = check_array(x, name, ndim=(3,), xp=xp)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (the argument's name), got {type(name).__name__}")
+    if n_in is not None:
+        n_in = check_int(n_in, "n_in")
+    x = check_array(x, name, ndim=(3,), xp=None if xp is None else check_xp(xp))
     if n_in is not None and x.shape[2] != n_in:
         raise ValueError(f"{name} has {x.shape[2]} features per step (shape {x.shape}, laid "
                          f"out (T, batch, n_in)), but the layer takes {n_in}")
     return x
 
 
+class Embedding(Layer):
+    """A table of learned vectors, one row per word: y[t, b] = E[ids[t, b]], as
+    torch.nn.Embedding (E drawn from N(0, 1)). It is a one-hot input times E, without the
+    products by zero: forward is a lookup, and backward adds each dL/dy[t, b] into the row
+    ids[t, b] (dL/dE[w] = Σ of dy over the positions of w), a scatter-add.
+
+    Parameters
+    ----------
+    n_words : int >= 1, the number of rows.  dim : int >= 1, the vector size.
+    seed : int >= 0, numpy Generator or None (default 0).
+    xp : numpy, cupy or None (the current device).  dtype : a float dtype.
+    """
+
+    def __init__(self, n_words, dim, *, seed=0, xp=None, dtype=np.float64):
+        super().__init__()
+        self.n_words, self.dim = check_int(n_words, "n_words"), check_int(dim, "dim")
+        dtype, xp = _check_dtype(dtype), check_xp(xp)
+        self.params = {"E": xp.asarray(rng_from(seed).standard_normal((self.n_words, self.dim)),
+                                       dtype=dtype)}
+        self.ids = None
+
+    def __call__(self, ids):
+        """forward(ids) once ids are checked.
+
+        Parameters
+        ----------
+        ids : int array of any shape, entries in [0, n_words), on the table's device.
+
+        Returns
+        -------
+        array ids.shape + (dim,).
+        """
+        xp = get_array_module(self.params["E"])
+        return self.forward(check_int_array(ids, "ids", high=self.n_words, xp=xp))
+
+    def forward(self, ids):
+        self.ids = ids
+        return self.params["E"][ids]
+
+    def backward(self, dy):
+        if self.ids is None:
+            raise ValueError("dy: Embedding.backward needs a forward pass first")
+        if getattr(dy, "shape", None) != self.ids.shape + (self.dim,):
+            raise ValueError(f"dy must have shape {self.ids.shape + (self.dim,)}, got "
+                             f"{getattr(dy, 'shape', type(dy).__name__)}")
+        xp = get_array_module(dy)
+        cells = (self.ids.reshape(-1, 1) * self.dim + xp.arange(self.dim)).ravel()
+        dE = xp.bincount(cells, weights=dy.reshape(-1), minlength=self.n_words * self.dim)
+        self.grads = {"E": dE.reshape(self.n_words, self.dim).astype(self.params["E"].dtype)}
+
+    def __repr__(self):
+        return f"Embedding({self.n_words}, {self.dim})"
+
+
 class SequenceModel(Layer):
     """A recurrent layer and a Dense readout: logits at every step (readout="all", for a
-    language model) or after the last step only (readout="last", for a classifier).
+    language model) or after the last step only (readout="last", for a classifier). With
+    n_words, an Embedding of n_words rows of size n_in comes first, and the model reads word
+    ids (T, batch) instead of vectors: the word vectors are learned with the rest.
 
     Parameters
     ----------
     cell : "rnn", "gru" or "lstm".  n_in, n_hidden, n_out : ints >= 1.
     readout : "all" (outputs (T, batch, n_out)) or "last" (outputs (batch, n_out)).
+    n_words : None (inputs are (T, batch, n_in) vectors) or int >= 1 (inputs are ids in
+        [0, n_words), shape (T, batch), looked up in the model's Embedding).
     seed : int >= 0, numpy Generator or None (default 0).
     xp : numpy, cupy or None (the current device).  dtype : a float dtype.
     """
 
-    def __init__(self, cell, n_in, n_hidden, n_out, *, readout="all", seed=0, xp=None,
-                 dtype=np.float64):
+    def __init__(self, cell, n_in, n_hidden, n_out, *, readout="all", n_words=None, seed=0,
+                 xp=None, dtype=np.float64):
         rng = rng_from(seed)
+        xp = check_xp(xp)
         self.readout = check_choice(readout, "readout", {"all", "last"})
         self.rnn = recurrent_layer(cell, n_in, n_hidden, seed=rng, xp=xp, dtype=dtype)
         self.out = Dense(check_int(n_hidden, "n_hidden"), check_int(n_out, "n_out"),
                          seed=rng, xp=xp, dtype=dtype)
+        self.embed = None if n_words is None else Embedding(n_words, n_in, seed=rng, xp=xp,
+                                                            dtype=dtype)
 
     @property
     def params(self):
-        """The recurrent layer's parameters ('rnn.W_ih', ...) then the readout's ('out.W',
-        'out.b')."""
-        return {**{f"rnn.{k}": v for k, v in self.rnn.params.items()},
-                **{f"out.{k}": v for k, v in self.out.params.items()}}
+        """The embedding's parameter ('embed.E', with n_words), the recurrent layer's
+        ('rnn.W_ih', ...), then the readout's ('out.W', 'out.b')."""
+        parts = [("embed", self.embed), ("rnn", self.rnn), ("out", self.out)]
+        return {f"{name}.{k}": v for name, part in parts if part is not None
+                for k, v in part.params.items()}
 
     @property
     def grads(self):
-        """The gradients of the last backward, keyed as params."""
-        return {**{f"rnn.{k}": self.rnn.grads[k] for k in self.rnn.params},
-                **{f"out.{k}": self.out.grads[k] for k in self.out.params}}
+        """The gradients of the last backward, keyed as params (empty before one)."""
+        parts = [p for p in (self.embed, self.rnn, self.out) if p is not None]
+        if not all(part.grads for part in parts):
+            return {}
+        names = ["embed"] * (self.embed is not None) + ["rnn", "out"]
+        return {f"{name}.{k}": part.grads[k] for name, part in zip(names, parts, strict=True)
+                for k in part.params}
 
     def __call__(self, x, state=None):
         """forward(x, state) once x and state are checked (see the recurrent layer's call).
 
         Parameters
         ----------
-        x : (T, batch, n_in) array.  state : None or the recurrent layer's state.
+        x : (T, batch, n_in) array, or (T, batch) word ids for a model with n_words.
+        state : None or the recurrent layer's state.
 
         Returns
         -------
         logits (T, batch, n_out) for readout="all", (batch, n_out) for "last".
         """
-        return self.forward(self.rnn._check_call(x, state), state)
+        x = self._check_x(x, "x")
+        self.rnn._check_state(state, x.shape[1])
+        return _finite_output(self, x, state)
+
+    def _check_x(self, x, name):
+        """x as the model reads it: (T, batch, n_in) floats, or (T, batch) ids with n_words."""
+        xp = get_array_module(self.out.params["W"])
+        if self.embed is None:
+            return check_sequences(x, name, self.rnn.n_in, xp)
+        return check_int_array(x, name, high=self.embed.n_words, ndim=2, xp=xp)
 
     def forward(self, x, state=None):
-        h = self.rnn.forward(x, state)
+        h = self.rnn.forward(x if self.embed is None else self.embed.forward(x), state)
         if self.readout == "last":
             return self.out.forward(h[-1])
         T, B, H = h.shape
         return self.out.forward(h.reshape(T * B, H)).reshape(T, B, -1)
 
     def backward(self, dz):
+        if getattr(self.rnn, "h", None) is None:
+            raise ValueError("dz: SequenceModel.backward needs a forward pass first (call the "
+                             "model on x, then backward with dL/dlogits)")
         xp = get_array_module(dz)
         h = self.rnn.h
+        T, B, _ = h.shape
+        expected = (B, self.out.params["W"].shape[1]) if self.readout == "last" else \
+            (T, B, self.out.params["W"].shape[1])
+        if getattr(dz, "shape", None) != expected:
+            raise ValueError(f"dz must have the shape of the last output, {expected}, got "
+                             f"{getattr(dz, 'shape', type(dz).__name__)}")
         if self.readout == "last":
             dh = xp.zeros_like(h)
             dh[-1] = self.out.backward(dz)
         else:
-            T, B, _ = dz.shape
             dh = self.out.backward(dz.reshape(T * B, -1)).reshape(h.shape)
-        return self.rnn.backward(dh)
+        dx = self.rnn.backward(dh)
+        if self.embed is not None:
+            self.embed.backward(dx)
+        return dx
 
     def __repr__(self):
-        return f"SequenceModel({self.rnn!r}, readout={self.readout!r})"
+        words = "" if self.embed is None else f", n_words={self.embed.n_words}"
+        return f"SequenceModel({self.rnn!r}, readout={self.readout!r}{words})"
+
+
+def _finite_output(model, x, state):
+    """model.forward(x, state), refused with a ValueError naming x when it is not finite:
+    inputs or weights so large that a pre-activation overflows (inf - inf is NaN)."""
+    xp = get_array_module(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = model.forward(x, state)
+        finite = bool(xp.isfinite(y.sum())) or bool(xp.isfinite(y).all())
+    if not finite:
+        raise ValueError(f"x overflows {model!r}: its output is not finite (inputs or weights "
+                         f"too large; scale them down)")
+    return y
 
 
 def _sequence_loss(model, x, y):
@@ -434,23 +567,30 @@ def gradient_check(model, x, y=None, *, eps=1e-6, seed=0):
 
     Parameters
     ----------
-    model : RNN, GRU, LSTM or SequenceModel.  x : (T, batch, n_in) array.
+    model : RNN, GRU, LSTM or SequenceModel.
+    x : (T, batch, n_in) array, or (T, batch) word ids for a SequenceModel with n_words.
     y : None, or labels: (T, batch) for readout="all", (batch,) for readout="last".
     eps : float > 0, the central-difference step.  seed : the seed of R (default 0).
 
     Returns
     -------
-    dict of floats in [0, 1]: "x", then one entry per parameter.
+    dict of floats in [0, 1]: "x" (not for word ids, which have no gradient), then one entry
+    per parameter.
     """
     if not isinstance(model, (_Recurrent, SequenceModel)):
         raise TypeError(f"model must be a recurrent layer or a SequenceModel, got "
                         f"{type(model).__name__}")
     eps = check_real(eps, "eps", low=0, low_open=True)
-    n_in = model.n_in if isinstance(model, _Recurrent) else model.rnn.n_in
-    xp = get_array_module(next(iter(model.params.values())))
-    x = check_sequences(x, "x", n_in, xp).copy()
+    W = next(iter(model.params.values()))
+    xp = get_array_module(W)
+    if isinstance(model, _Recurrent):
+        x = check_sequences(x, "x", model.n_in, xp)
+    else:
+        x = model._check_x(x, "x")
+    x = x.copy()
+    _finite_output(model, x, None)  # x that overflows the model is refused here
     if y is None:
-        R = xp.asarray(rng_from(seed).standard_normal(model.forward(x).shape), dtype=x.dtype)
+        R = xp.asarray(rng_from(seed).standard_normal(model.forward(x).shape), dtype=W.dtype)
 
         def scalar():
             return (model.forward(x) * R).sum()
@@ -475,6 +615,8 @@ def gradient_check(model, x, y=None, *, eps=1e-6, seed=0):
     dx = backward()
     analytic = {"x": dx, **model.grads}
     arrays = {"x": x, **model.params}
+    if x.dtype.kind != "f":  # word ids: no gradient
+        del analytic["x"], arrays["x"]
     return {name: _relative_error(analytic[name], _numerical_gradient(scalar, arr, eps))
             for name, arr in arrays.items()}
 
@@ -496,7 +638,7 @@ def gradient_norms_through_time(layer, x, *, seed=0):
         raise TypeError(f"layer must be RNN, GRU or LSTM, got {type(layer).__name__}")
     x = layer._check_call(x, None)
     xp = get_array_module(x)
-    layer.forward(x)
+    _finite_output(layer, x, None)
     u = rng_from(seed).standard_normal(layer.n_hidden)
     dy = xp.zeros_like(layer.h)
     dy[-1] = xp.asarray(u / np.linalg.norm(u), dtype=x.dtype)
@@ -515,11 +657,15 @@ def fit(model, x, y, *, steps=100, batch_size=32, lr=0.01, optimizer="adam", cli
 
     Each step draws batch_size sequences (columns of x), backpropagates through time, clips
     the gradients' global norm to clip (None: no clipping) and takes one optimizer step.
-    A loss or gradient that is not finite stops training with a ValueError saying so.
+    Training that diverges stops with a ValueError naming lr: a loss or gradient norm that is
+    not finite, a loss above DIVERGED (1000) times max(1, the first step's loss), or
+    parameters that are not finite at the end.
 
     Parameters
     ----------
-    model : SequenceModel.  x : (T, n_sequences, n_in) array on the model's device.
+    model : SequenceModel.
+    x : (T, n_sequences, n_in) array on the model's device, or (T, n_sequences) word ids for
+        a model with n_words.
     y : int labels on x's device: (T, n_sequences) for readout="all", (n_sequences,) for
         readout="last", each in [0, n_out).
     steps : int >= 1.  batch_size : int >= 1 (at most n_sequences is used).
@@ -536,7 +682,7 @@ def fit(model, x, y, *, steps=100, batch_size=32, lr=0.01, optimizer="adam", cli
     if not isinstance(model, SequenceModel):
         raise TypeError(f"model must be a SequenceModel, got {type(model).__name__}")
     xp = get_array_module(model.out.params["W"])
-    x = check_sequences(x, "x", model.rnn.n_in, xp)
+    x = model._check_x(x, "x")
     n_out = model.out.params["W"].shape[1]
     shape = x.shape[:2] if model.readout == "all" else x.shape[1:2]
     y = check_int_array(y, "y", high=n_out, ndim=len(shape), xp=xp)
@@ -547,6 +693,8 @@ def fit(model, x, y, *, steps=100, batch_size=32, lr=0.01, optimizer="adam", cli
     name = check_choice(optimizer, "optimizer", {"adam", "sgd"})
     if clip is not None:
         clip = check_real(clip, "clip", low=0, low_open=True)
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {type(progress).__name__}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     opt = (Adam if name == "adam" else SGD)(list(model.params.values()), lr=lr)
@@ -595,15 +743,25 @@ def _fit_loop(model, x, y, opt, steps, batch_size, clip, rng, progress, callback
             grads = list(model.grads.values())
             norm = clip_grad_norm(grads, clip if clip is not None else math.inf)
         value = float(value)
-        if not (math.isfinite(value) and math.isfinite(norm)):
-            raise ValueError(f"training diverged at step {step}: the loss is {value} and the "
-                             f"gradient norm {norm}; lower lr or clip the gradients")
+        if step == 1 and not math.isfinite(value):
+            raise ValueError(f"x overflows the model: the loss of the first batch is {value}; "
+                             f"scale the inputs (or the weights) down")
+        limit = DIVERGED * max(1.0, losses[0] if losses else value)
+        if not (math.isfinite(value) and math.isfinite(norm) and value <= limit):
+            raise ValueError(f"training diverged at step {step}: the loss is {value:.4g} (first "
+                             f"{losses[0] if losses else value:.4g}) and the gradient norm "
+                             f"{norm:.4g}; lower lr (now {opt.lr:g}) or clip the gradients")
         opt._step(grads)
         losses.append(value)
         if hasattr(bar, "set_postfix") and step % 10 == 0:
             bar.set_postfix(loss=f"{value:.3f}")
         if callback is not None:
             callback(step, value)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = all(bool(xp.isfinite(p).all()) for p in model.params.values())
+    if not finite:
+        raise ValueError(f"training diverged: the parameters overflowed at the last step; "
+                         f"lower lr (now {opt.lr:g}) or clip the gradients")
     return losses
 
 
@@ -628,8 +786,8 @@ def parity_data(n, length, *, running=False, seed=0, xp=None):
     n, length = check_int(n, "n"), check_int(length, "length")
     if not isinstance(running, bool):
         raise TypeError(f"running must be True or False, got {type(running).__name__}")
+    xp = check_xp(xp)
     bits = rng_from(seed).integers(0, 2, (length, n))
-    xp = xp or backend.xp()
     y = bits.cumsum(axis=0) % 2 if running else bits.sum(axis=0) % 2
     return xp.asarray(bits[:, :, None], dtype=np.float64), xp.asarray(y)
 
@@ -725,11 +883,13 @@ def sample_text(model, vocab, prefix, n_chars, *, temperature=1.0, seed=0):
     if not isinstance(model, SequenceModel) or model.readout != "all":
         raise TypeError("model must be a SequenceModel with readout='all'")
     vocab = _check_vocab(vocab)
-    if model.rnn.n_in != len(vocab) or model.out.params["W"].shape[1] != len(vocab):
+    reads = model.rnn.n_in if model.embed is None else model.embed.n_words
+    if reads != len(vocab) or model.out.params["W"].shape[1] != len(vocab):
         raise ValueError(f"vocab has {len(vocab)} characters, the model reads "
-                         f"{model.rnn.n_in} and writes {model.out.params['W'].shape[1]}")
+                         f"{reads} and writes {model.out.params['W'].shape[1]}")
     if not isinstance(prefix, str) or not prefix:
-        raise TypeError("prefix must be a non-empty str")
+        raise (TypeError if not isinstance(prefix, str) else ValueError)(
+            "prefix must be a non-empty str")
     unknown = sorted(set(prefix) - set(vocab))
     if unknown:
         raise ValueError(f"prefix has characters outside the vocabulary: {''.join(unknown)!r}")
@@ -739,14 +899,20 @@ def sample_text(model, vocab, prefix, n_chars, *, temperature=1.0, seed=0):
     W = model.out.params["W"]
     xp, dtype = get_array_module(W), W.dtype
     ids, _ = encode_chars(prefix, vocab)
-    eye = xp.eye(len(vocab), dtype=dtype)
-    z = model.forward(eye[xp.asarray(ids)][:, None, :])[-1, 0]
+    inputs = xp.arange(len(vocab)) if model.embed is not None else \
+        xp.eye(len(vocab), dtype=dtype)  # row k: what the model reads for character k
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowing logits: refused below
+        z = model.forward(inputs[xp.asarray(ids)][:, None])[-1, 0]
     out = []
     for _ in range(n_chars):
-        logits = backend.to_numpy(z).astype(np.float64) / temperature
-        p = np.exp(logits - logits.max())
+        logits = backend.to_numpy(z).astype(np.float64)
+        if not np.isfinite(logits).all():
+            raise ValueError("model overflows: its logits are not finite (its weights are too "
+                             "large)")
+        p = np.exp((logits - logits.max()) / temperature)  # differences first: no overflow
         k = int(rng.choice(p.size, p=p / p.sum()))
         out.append(vocab[k])
-        z = model.forward(eye[k:k + 1][None], model.rnn.state)[-1, 0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = model.forward(inputs[k:k + 1][None], model.rnn.state)[-1, 0]
     return prefix + "".join(out)
 

@@ -6,7 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils import embeddings
-from course_utils.embeddings import WordVectors, skipgram_pairs, train_word2vec
+from course_utils.embeddings import (
+    WordVectors,
+    keep_probabilities,
+    skipgram_pairs,
+    train_word2vec,
+)
 from course_utils.nn import numerical_gradient, relative_error
 from course_utils.similarity import most_similar
 
@@ -98,3 +103,141 @@ def test_training_gives_finite_vectors_for_every_kept_word(words, dim, window, n
     n = len(words)
     assert centers.size == 2 * sum(max(n - s, 0) for s in range(1, window + 1))
     assert (np.abs(centers - contexts) <= window).all()
+
+
+# ----------------------------------------------------------------------------- edges (issue 27)
+
+
+def old_step(W, rows, grads, lr):
+    """The update by hand, one gradient at a time: the mean of each row's gradients."""
+    total, seen = np.zeros_like(W), np.zeros(len(W))
+    for r, g in zip(rows, grads, strict=True):
+        total[r] += g
+        seen[r] += 1
+    for r in np.flatnonzero(seen):
+        W[r] -= lr * total[r] / seen[r]
+
+
+def test_the_step_is_the_mean_gradient_of_each_row_as_by_hand():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        V, d, B = rng.integers(2, 30), rng.integers(1, 6), rng.integers(1, 200)
+        W = rng.standard_normal((V, d))
+        expected = W.copy()
+        rows, grads = rng.integers(0, V, B), rng.standard_normal((B, d))
+        old_step(expected, rows, grads, 0.3)
+        embeddings._step(W, rows, grads, 0.3)
+        np.testing.assert_allclose(W, expected, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("lines, error, message", [
+    ([np.array([1.7, 2.2])], TypeError, r"lines\[0\] must hold ints"),  # was truncated to 1, 2
+    ([np.array([[1, 2], [3, 4]])], ValueError, r"lines\[0\] must be 1-D"),  # was accepted
+    (np.array([1, 2, 3]), TypeError, "got one 1-D array.*pass \\[ids\\]"),  # was zero pairs
+    ([np.array([-1, 2])], ValueError, r"lines\[0\] must hold ints in 0 or more"),
+    ([np.array([True, False])], TypeError, r"lines\[0\] must hold ints"),
+    ([np.array([np.nan, 1.0])], TypeError, r"lines\[0\] must hold ints"),
+    ([np.array([1]), ["a", "b"]], TypeError, r"lines\[1\] must hold ints"),
+    ("abc", TypeError, "lines must be a list"),
+    (None, TypeError, "lines must be a list"),
+    (5, TypeError, "lines must be a list"),
+    ([3], ValueError, r"lines\[0\] must be 1-D"),
+])
+def test_skipgram_pairs_refuses_what_is_not_lines_of_word_ids(lines, error, message):
+    with pytest.raises(error, match=message):
+        skipgram_pairs(lines, 1)
+
+
+def test_skipgram_pairs_takes_empty_lines_rows_and_any_window_quickly():
+    lines = [np.array([]), np.array([4, 5, 6]), [], np.zeros(0, dtype=np.int32), [7]]
+    centers, contexts = skipgram_pairs(lines, 10**9)  # was a Python loop of 10⁹ shifts
+    assert sorted(zip(centers.tolist(), contexts.tolist(), strict=True)) == sorted(
+        [(4, 5), (5, 4), (5, 6), (6, 5), (4, 6), (6, 4)])
+    rows = np.array([[1, 2, 3], [4, 5, 6]])
+    for a, b in zip(skipgram_pairs(rows, 1), skipgram_pairs(list(rows), 1), strict=True):
+        np.testing.assert_array_equal(a, b)
+    empty = skipgram_pairs([], 2)
+    assert empty[0].size == 0 and empty[0].dtype == np.int64
+
+
+def test_a_diverging_run_raises_instead_of_returning_infinite_vectors():
+    """Issue 27: lr=1e300 returned ±inf vectors (the loss of the last batch was finite); lr=1
+    on the poems returned finite vectors after losses of 1e10 per pair."""
+    with pytest.raises(ValueError, match=r"training diverged in epoch 2.*lower lr \(now 1e\+300"):
+        train_word2vec("the cat sat on the mat the cat sat", lr=1e300, epochs=2)
+    from course_utils.markov import load_text
+    with pytest.raises(ValueError, match="training diverged"):
+        train_word2vec(load_text("poe"), lr=2.0, epochs=3, min_count=3)
+
+
+def test_keep_probabilities_is_mikolov_s_formula():
+    counts = np.array([1, 10, 100, 889])
+    f = counts / counts.sum()
+    np.testing.assert_allclose(keep_probabilities(counts, 1e-2), np.minimum(1, np.sqrt(1e-2 / f)))
+    assert keep_probabilities(counts, 1.0).tolist() == [1.0] * 4
+    with pytest.raises(ValueError, match="threshold"):
+        keep_probabilities(counts, 0.0)
+    with pytest.raises(ValueError, match="counts must hold ints in"):
+        keep_probabilities(np.array([0, 3]), 1e-3)
+    with pytest.raises(TypeError, match="counts must hold ints"):
+        keep_probabilities(np.array([1.5, 3]), 1e-3)
+    with pytest.raises(ValueError, match="subsample must be in"):
+        train_word2vec("a b a b", subsample=2.0)
+
+
+def test_subsampling_brings_words_apart_within_the_window():
+    """In "a x x x x b" a and b stand 5 apart: with window 1 they never pair, and their score
+    stays as low as that of words never seen together; subsampling the frequent x brings
+    them side by side in some lines of every pass, and their score rises."""
+    text = "\n".join(["a x x x x b", "c x x x x d"] * 300)
+    for seed in range(3):
+        score = {}
+        for sub in (None, 0.05):
+            wv = train_word2vec(text, dim=4, window=1, epochs=10, lr=0.5, min_count=1,
+                                subsample=sub, seed=seed)
+            v, u = wv.vectors, wv.contexts
+            score[sub] = {(p, q): float(v[wv.index[p]] @ u[wv.index[q]])
+                          for p, q in [("a", "b"), ("a", "d"), ("c", "d"), ("c", "b")]}
+        assert max(score[None].values()) - min(score[None].values()) < 0.5, score[None]
+        assert min(score[0.05][("a", "b")], score[0.05][("c", "d")]) > \
+            max(score[0.05][("a", "d")], score[0.05][("c", "b")]) + 0.5, score[0.05]
+
+
+@FAST
+@given(lines=st.lists(st.lists(st.integers(0, 9), max_size=7), max_size=6),
+       window=st.integers(1, 9))
+def test_property_pairs_are_every_window_pair_by_brute_force(lines, window):
+    centers, contexts = skipgram_pairs(lines, window)
+    expected = sorted((line[i], line[j]) for line in lines for i in range(len(line))
+                      for j in range(len(line)) if i != j and abs(i - j) <= window)
+    assert sorted(zip(centers.tolist(), contexts.tolist(), strict=True)) == expected
+    assert centers.dtype == contexts.dtype == np.int64
+
+
+@FAST
+@given(counts=st.lists(st.integers(1, 10**6), min_size=1, max_size=20),
+       threshold=st.floats(1e-6, 1.0))
+def test_property_keep_probabilities_are_probabilities_falling_with_frequency(counts,
+                                                                             threshold):
+    keep = keep_probabilities(np.array(counts), threshold)
+    assert ((keep > 0) & (keep <= 1)).all()
+    order = np.argsort(counts, kind="stable")
+    assert (np.diff(keep[order]) <= 1e-15).all()  # more frequent, kept less often
+
+
+@FAST
+@given(words=st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=4, max_size=40),
+       subsample=st.sampled_from([None, 1e-3, 0.1, 1.0]), lr=st.sampled_from([1e-3, 0.2, 1.0]),
+       seed=st.integers(0, 2**32))
+def test_property_training_is_finite_or_a_clear_divergence(words, subsample, lr, seed):
+    text = " ".join(words)
+    if len(set(words)) < 2:
+        return
+    try:
+        wv = train_word2vec(text, dim=3, window=2, epochs=3, lr=lr, min_count=1,
+                            subsample=subsample, seed=seed)
+    except ValueError as err:
+        assert "diverged" in str(err) and "lr" in str(err)
+        return
+    assert np.isfinite(wv.vectors).all() and np.isfinite(wv.contexts).all()
+    assert all(0 <= loss <= embeddings.DIVERGED * 4 * math.log(2) for loss in wv.losses)

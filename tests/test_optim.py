@@ -373,3 +373,142 @@ def test_property_every_optimizer_is_an_optimizer_whose_lr_is_checked(opt_class,
     with pytest.raises((ValueError, TypeError), match="lr must"):
         opt.lr = new_lr
     assert opt.lr == lr  # a refused rate leaves the old one
+
+
+# ----------------------------------------------------------------------------- clip_grad_norm
+
+
+def true_norm(grads):
+    """The global norm by math.hypot (scaled internally, exact to rounding for any finite
+    entries): an independent reference."""
+    return math.hypot(*(float(v) for g in grads for v in np.ravel(g)))
+
+
+@pytest.mark.parametrize("grads, max_norm", [
+    ([np.full(2, 1e200)], 1.0),  # issue 27: g² overflowed, the norm was inf and nothing clipped
+    ([np.full(3, 1e300), np.full(2, -1e300)], 1e-3),
+    ([np.full(2, 1e-200)], 1e-210),  # the squares underflowed to 0: nothing was clipped
+    ([np.full(2, 1e20, dtype=np.float32)], 1.0),  # float32 squares overflow at 1.8e19
+    ([np.full(2, 1e-25, dtype=np.float32)], 1e-30),  # ... and underflow below 1e-19
+    ([np.full(2, 1e200)], 1e300),  # below max_norm: the norm right, nothing clipped
+    ([np.ones(3, dtype=np.float16) * 300], 1.0),  # float16 squares overflow at 256
+])
+def test_the_norm_and_the_clipping_hold_at_extreme_magnitudes(grads, max_norm):
+    before = [g.copy() for g in grads]
+    expected = true_norm(before)
+    rtol = 1e-3 if grads[0].dtype == np.float16 else 1e-6 if grads[0].dtype == np.float32 \
+        else 1e-12
+    norm = optim.clip_grad_norm(grads, max_norm)
+    assert math.isclose(norm, expected, rel_tol=rtol)
+    factor = min(1.0, max_norm / expected)
+    for g, b in zip(grads, before, strict=True):
+        np.testing.assert_allclose(g.astype(float), b.astype(float) * factor, rtol=rtol)
+    assert true_norm(grads) <= max_norm * (1 + rtol)
+
+
+def test_a_norm_beyond_the_float_range_is_inf_and_the_gradients_are_clipped_all_the_same():
+    grads = [np.full(4, 1e308), np.full(2, -1e308)]
+    norm = optim.clip_grad_norm(grads, 1.0)
+    assert norm == math.inf  # √6 × 1e308 is not a float
+    np.testing.assert_allclose(grads[0], np.full(4, 1 / math.sqrt(6)), rtol=1e-12)
+    np.testing.assert_allclose(grads[1], np.full(2, -1 / math.sqrt(6)), rtol=1e-12)
+
+
+def test_mixed_dtypes_are_clipped_together():
+    grads = [np.full(2, 3.0, dtype=np.float32), np.full(2, 4.0)]
+    assert math.isclose(optim.clip_grad_norm(grads, 1.0), math.sqrt(50), rel_tol=1e-12)
+    assert grads[0].dtype == np.float32 and math.isclose(true_norm(grads), 1.0, rel_tol=1e-6)
+
+
+def test_nan_or_inf_in_a_gradient_is_reported_and_nothing_is_changed():
+    for bad in (np.nan, np.inf):
+        grads = [np.array([bad, 1.0]), np.array([2.0])]
+        norm = optim.clip_grad_norm(grads, 1.0)
+        assert not math.isfinite(norm)
+        assert grads[1][0] == 2.0 and grads[0][1] == 1.0
+
+
+def test_zero_and_empty_gradients_have_norm_zero():
+    grads = [np.zeros(3), np.zeros(0), np.zeros((2, 0))]
+    assert optim.clip_grad_norm(grads, 1.0) == 0.0
+    assert optim.clip_grad_norm([np.zeros(0)], 1.0) == 0.0
+
+
+@pytest.mark.parametrize("grads, max_norm, error, message", [
+    (np.ones(3), 1.0, TypeError, "grads must be a list of arrays, got one array"),
+    (5, 1.0, TypeError, "grads must be a list of float arrays, got int"),
+    (None, 1.0, TypeError, "grads must be a list"),
+    ([], 1.0, ValueError, "grads is empty"),
+    ([np.ones(2), np.array([1, 2])], 1.0, TypeError, r"grads\[1\] must be a float array"),
+    ([[1.0, 2.0]], 1.0, TypeError, r"grads\[0\] must be a float array"),
+    ([np.ones(2, dtype=complex)], 1.0, TypeError, r"grads\[0\] must be a float array"),
+    ([np.ones(2)], 0.0, ValueError, "max_norm"),
+    ([np.ones(2)], -math.inf, ValueError, "max_norm"),
+    ([np.ones(2)], math.nan, ValueError, "max_norm"),
+    ([np.ones(2)], "1", TypeError, "max_norm"),
+    ([np.ones(2)], None, TypeError, "max_norm"),
+])
+def test_clip_grad_norm_bad_input_names_the_argument(grads, max_norm, error, message):
+    with pytest.raises(error, match=message):
+        optim.clip_grad_norm(grads, max_norm)
+
+
+def test_a_read_only_gradient_is_refused_by_name():  # was numpy's "output array is read-only"
+    g = np.ones(2)
+    g.setflags(write=False)
+    with pytest.raises(ValueError, match=r"grads\[1\] is read-only"):
+        optim.clip_grad_norm([np.ones(2), g], 1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(shapes=st.lists(array_shapes(min_dims=0, max_dims=2, max_side=4), min_size=1,
+                       max_size=4),
+       log_scale=st.integers(-250, 250), log_max=st.integers(-250, 250),
+       seed=st.integers(0, 2**32 - 1))
+def test_property_clipping_gives_the_norm_at_most_max_norm_and_keeps_the_direction(
+        shapes, log_scale, log_max, seed):
+    rng = np.random.default_rng(seed)
+    grads = [np.asarray(rng.uniform(0.1, 1.0, s) * rng.choice([-1, 1], s) * 10.0 ** log_scale)
+             for s in shapes]  # 0-d arrays too (a bare NumPy scalar cannot change in place)
+    before = [g.copy() for g in grads]
+    max_norm = 10.0 ** log_max
+    expected = true_norm(before)
+    norm = optim.clip_grad_norm(grads, max_norm)
+    assert math.isclose(norm, expected, rel_tol=1e-12)
+    after = true_norm(grads)
+    assert after <= max_norm * (1 + 1e-12)
+    assert math.isclose(after, min(expected, max_norm), rel_tol=1e-12)
+    for g, b in zip(grads, before, strict=True):  # b / ‖b‖ × max_norm: no subnormal factor
+        np.testing.assert_allclose(g, b if expected <= max_norm else b / expected * max_norm,
+                                   rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=st.lists(array_shapes(min_dims=1, max_dims=2, max_side=5), min_size=1,
+                       max_size=3),
+       log_scale=st.integers(-30, 30), log_max=st.integers(-25, 25),
+       seed=st.integers(0, 2**32 - 1))
+def test_property_float32_gradients_are_clipped_in_float32(shapes, log_scale, log_max, seed):
+    rng = np.random.default_rng(seed)
+    grads = [(rng.uniform(0.1, 1.0, s) * 10.0 ** log_scale).astype(np.float32) for s in shapes]
+    before = [g.copy() for g in grads]
+    max_norm = 10.0 ** log_max
+    expected = true_norm(before)
+    norm = optim.clip_grad_norm(grads, max_norm)
+    assert math.isclose(norm, expected, rel_tol=1e-6)
+    assert all(g.dtype == np.float32 for g in grads)
+    assert true_norm(grads) <= max_norm * (1 + 1e-6)
+    for g, b in zip(grads, before, strict=True):
+        np.testing.assert_allclose(g, b.astype(float) * min(1.0, max_norm / expected),
+                                   rtol=1e-6)
+
+
+@pytest.mark.gpu
+def test_gpu_clip_grad_norm_matches_the_cpu_at_extreme_magnitudes():
+    import cupy
+
+    cpu = [np.full(3, 1e200), np.full(2, -1e-200)]
+    gpu = [cupy.asarray(g) for g in cpu]
+    assert optim.clip_grad_norm(gpu, 1.0) == optim.clip_grad_norm(cpu, 1.0)
+    for g, c in zip(gpu, cpu, strict=True):
+        np.testing.assert_allclose(backend.to_numpy(g), c, rtol=1e-15)

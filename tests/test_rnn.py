@@ -11,6 +11,7 @@ from course_utils.rnn import (
     GRU,
     LSTM,
     RNN,
+    Embedding,
     SequenceModel,
     check_sequences,
     encode_chars,
@@ -154,11 +155,11 @@ def test_training_learns_a_short_memory_task_and_sampling_continues_text():
     assert sample_text(lm, vocab, "abc", 9, temperature=0.1) == "abcabcabcabc"
 
 
-def test_training_that_diverges_stops_with_a_message():
+def test_training_that_overflows_at_once_stops_with_a_message():
     x, y = parity_data(16, 5, seed=0, xp=np)
     model = SequenceModel("rnn", 1, 4, 2, readout="last", seed=0)
     model.out.params["W"][:, 0] = 1e308  # logits beyond float64
-    with pytest.raises(ValueError, match="diverged"):
+    with pytest.raises(ValueError, match="x overflows the model: the loss of the first batch"):
         fit(model, x, y, steps=3, clip=None)
 
 
@@ -305,6 +306,236 @@ def test_bad_sizes_name_the_argument(bad):
         parity_data(3, bad)
 
 
+# ----------------------------------------------------------------------------- edges (issue 27)
+
+LAYER_CLASSES = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
+
+
+@pytest.mark.parametrize("make", [
+    lambda xp: RNN(2, 3, xp=xp), lambda xp: GRU(2, 3, xp=xp), lambda xp: LSTM(2, 3, xp=xp),
+    lambda xp: recurrent_layer("gru", 2, 3, xp=xp),
+    lambda xp: SequenceModel("lstm", 2, 3, 2, xp=xp),
+    lambda xp: SequenceModel("rnn", 2, 3, 2, n_words=5, xp=xp),
+    lambda xp: Embedding(4, 2, xp=xp), lambda xp: parity_data(3, 2, xp=xp),
+    lambda xp: check_sequences(np.ones((1, 1, 1)), "x", xp=xp),
+])
+@pytest.mark.parametrize("bad", ["numpy", 5, math])
+def test_xp_that_is_not_a_module_names_the_argument(make, bad):  # was AttributeError
+    with pytest.raises(TypeError, match="xp must be None"):
+        make(bad)
+
+
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_backward_before_forward_or_of_the_wrong_shape_is_a_clear_error(cell):
+    layer = LAYER_CLASSES[cell](2, 3)
+    with pytest.raises(ValueError, match="dy: .*backward needs a forward pass first"):
+        layer.backward(np.ones((2, 1, 3)))  # was AttributeError
+    layer(np.ones((2, 1, 2)))
+    with pytest.raises(ValueError, match=r"dy must have the shape of the last output, \(2, 1, 3\)"):
+        layer.backward(np.ones((3, 1, 3)))  # was IndexError or a broadcast error
+    model = SequenceModel(cell, 2, 3, 4, readout="last")
+    assert model.grads == {}  # was KeyError
+    with pytest.raises(ValueError, match="dz: SequenceModel.backward needs a forward pass"):
+        model.backward(np.ones((1, 4)))  # was AttributeError
+    model(np.ones((2, 1, 2)))
+    with pytest.raises(ValueError, match=r"dz must have the shape of the last output, \(1, 4\)"):
+        model.backward(np.ones((2, 1, 4)))
+    model.backward(np.ones((1, 4)))
+    assert set(model.grads) == set(model.params)
+
+
+def test_check_sequences_checks_its_own_arguments():
+    with pytest.raises(TypeError, match="n_in must be an int"):
+        check_sequences(np.ones((1, 1, 1)), "x", n_in="1")  # was "the layer takes 1"
+    with pytest.raises(TypeError, match="name must be a str"):
+        check_sequences(np.ones((1, 1, 1)), 3)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+@pytest.mark.parametrize("lr", [1e300, 1e200, 1e10])
+def test_a_diverging_fit_stops_and_names_lr(optimizer, lr):
+    """Issue 27: lr=1e300 gave losses of 1e300 and weights of 4e300, finite, without an error."""
+    x, y = parity_data(16, 4, seed=0, xp=np)
+    model = SequenceModel("gru", 1, 4, 2, readout="last", seed=0)
+    with pytest.raises(ValueError, match=r"training diverged .*lower lr \(now"):
+        fit(model, x, y, steps=5, lr=lr, optimizer=optimizer, clip=None)
+
+
+def test_fit_refuses_a_progress_that_is_not_a_bool():
+    x, y = parity_data(4, 2, seed=0, xp=np)
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        fit(SequenceModel("rnn", 1, 2, 2, readout="last"), x, y, steps=1, progress="yes")
+
+
+def test_sampling_at_extreme_temperatures_and_with_overflowing_logits():
+    model = SequenceModel("gru", 3, 4, 3, seed=0)
+    model.out.params["W"] *= 400  # logits of hundreds: logits / 1e-300 was inf - inf = NaN
+    cold = {sample_text(model, "abc", "ab", 8, temperature=1e-300, seed=s) for s in range(4)}
+    assert len(cold) == 1  # the likeliest character every time: no randomness left
+    hot = sample_text(model, "abc", "ab", 30, temperature=1e300, seed=0)
+    assert set(hot[2:]) == set("abc")  # uniform: every character drawn
+    huge = SequenceModel("rnn", 3, 4, 3, seed=0)
+    huge.rnn.params["b_ih"][:] = 50.0  # every state 1
+    huge.out.params["W"][:] = 1e308  # logits 4e308: beyond float64
+    with pytest.raises(ValueError, match="model overflows"):
+        sample_text(huge, "abc", "ab", 3)
+    with pytest.raises(ValueError, match="prefix must be a non-empty str"):
+        sample_text(model, "abc", "", 3)
+
+
+def test_an_embedding_is_a_one_hot_product_and_its_gradient_a_scatter_add():
+    rng = np.random.default_rng(0)
+    table = Embedding(6, 3, seed=1)
+    ids = rng.integers(0, 6, (4, 5))
+    y = table(ids)
+    np.testing.assert_array_equal(y, one_hot(ids, 6) @ table.params["E"])
+    dy = rng.standard_normal(y.shape)
+    table.backward(dy)
+    np.testing.assert_allclose(table.grads["E"], one_hot(ids, 6).reshape(-1, 6).T
+                               @ dy.reshape(-1, 3), atol=1e-13)
+    with pytest.raises(ValueError, match="ids must hold ints in"):
+        table(np.array([6]))
+    with pytest.raises(TypeError, match="ids must hold ints"):
+        table(np.array([0.0]))
+    with pytest.raises(ValueError, match="forward pass first"):
+        Embedding(3, 2).backward(np.ones((1, 2)))
+    with pytest.raises(ValueError, match=r"dy must have shape \(4, 5, 3\)"):
+        table.backward(np.ones((4, 5, 2)))
+
+
+@pytest.mark.parametrize("cell", rnn.CELLS)
+@pytest.mark.parametrize("readout", ["all", "last"])
+def test_a_model_that_reads_word_ids_passes_its_gradient_check_trains_and_samples(cell, readout):
+    rng = np.random.default_rng(1)
+    ids = rng.integers(0, 5, (4, 3))
+    model = SequenceModel(cell, 3, 4, 5, readout=readout, n_words=5, seed=2)
+    y = rng.integers(0, 5, (4, 3) if readout == "all" else 3)
+    errors = gradient_check(model, ids, y)
+    assert "x" not in errors and "embed.E" in errors and max(errors.values()) < 1e-7, errors
+    assert max(gradient_check(model, ids).values()) < 1e-7
+    twin = SequenceModel(cell, 5, 4, 5, readout=readout, seed=2)  # one-hot input, same rest
+    for k in ("W_hh", "b_ih", "b_hh"):
+        twin.rnn.params[k][...] = model.rnn.params[k]
+    twin.rnn.params["W_ih"][...] = model.rnn.params["W_ih"] @ model.embed.params["E"].T
+    twin.out.params["W"][...], twin.out.params["b"][...] = model.out.params["W"], \
+        model.out.params["b"]
+    np.testing.assert_allclose(model(ids), twin(one_hot(ids, 5)), atol=1e-12)
+    losses = fit(model, ids, y, steps=3, batch_size=2)
+    assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
+    with pytest.raises(TypeError, match="x must hold ints"):
+        model(np.ones((4, 3, 3)))
+    with pytest.raises(ValueError, match="x must be 2-D"):
+        fit(model, ids[:, :, None], y)
+    if readout == "all":
+        assert set(sample_text(model, "abcde", "ab", 5)) <= set("abcde")
+
+
+def test_a_word_language_model_learns_a_repeated_sentence():
+    words = ("the cat sat on the mat " * 40).split()
+    index = {w: i for i, w in enumerate(sorted(set(words)))}
+    stream = np.array([index[w] for w in words])
+    inputs, targets = windows(stream, 6, stride=3)
+    model = SequenceModel("gru", 4, 8, len(index), n_words=len(index), seed=0)
+    losses = fit(model, inputs, targets, steps=150, batch_size=8, lr=0.05, seed=0)
+    assert np.mean(losses[-10:]) < 0.25 * losses[0]  # "the" is the only uncertain step
+
+
+@FAST
+@given(cell=st.sampled_from(rnn.CELLS), T=st.integers(2, 6), split=st.integers(1, 5),
+       seed=st.integers(0, 100))
+def test_property_a_sequence_read_in_two_parts_with_the_state_carried_is_read_once(
+        cell, T, split, seed):
+    split = min(split, T - 1)
+    x = sequences(T, 2, 3, seed=seed)
+    layer = recurrent_layer(cell, 3, 4, seed=seed)
+    whole = layer(x).copy()
+    first = layer(x[:split]).copy()
+    second = layer(x[split:], layer.state)
+    np.testing.assert_allclose(np.concatenate([first, second]), whole, atol=1e-13)
+
+
+@FAST
+@given(cell=st.sampled_from(rnn.CELLS), a=st.floats(-3, 3), b=st.floats(-3, 3),
+       seed=st.integers(0, 100))
+def test_property_backward_is_linear_in_dy(cell, a, b, seed):
+    rng = np.random.default_rng(seed)
+    layer = recurrent_layer(cell, 2, 3, seed=seed)
+    layer(sequences(4, 2, 2, seed=seed))
+    dy1, dy2 = rng.standard_normal((2, 4, 2, 3))
+    dx1 = layer.backward(dy1).copy()
+    g1 = {k: v.copy() for k, v in layer.grads.items()}
+    dx2 = layer.backward(dy2).copy()
+    g2 = {k: v.copy() for k, v in layer.grads.items()}
+    dx = layer.backward(a * dy1 + b * dy2)
+    np.testing.assert_allclose(dx, a * dx1 + b * dx2, atol=1e-12)
+    for k in g1:
+        np.testing.assert_allclose(layer.grads[k], a * g1[k] + b * g2[k], atol=1e-12)
+
+
+@FAST
+@given(cell=st.sampled_from(rnn.CELLS), n_words=st.integers(1, 6), dim=st.integers(1, 3),
+       T=st.integers(1, 4), B=st.integers(1, 3), seed=st.integers(0, 100))
+def test_property_word_id_models_match_numerical_gradients(cell, n_words, dim, T, B, seed):
+    ids = np.random.default_rng(seed).integers(0, n_words, (T, B))
+    model = SequenceModel(cell, dim, 2, 3, n_words=n_words, seed=seed)
+    assert model(ids).shape == (T, B, 3)
+    assert max(gradient_check(model, ids, seed=seed).values()) < 1e-6
+
+
+@FAST
+@given(scale=st.sampled_from([1e-300, 1e-30, 1.0, 1e30, 1e300]), cell=st.sampled_from(rnn.CELLS),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_property_extreme_inputs_give_finite_states_and_gradients(scale, cell, dtype):
+    top = np.finfo(dtype).max / 2  # float32 stops at 3.4e38
+    x = np.clip(sequences(5, 2, 3) * scale, -top, top).astype(dtype)
+    layer = recurrent_layer(cell, 3, 4, seed=0, dtype=dtype)
+    with np.errstate(over="ignore"):
+        h = layer(x)
+        dx = layer.backward(np.ones_like(h))
+    assert h.dtype == dtype and np.isfinite(h).all() and np.all(np.abs(h) <= 1)
+    assert np.isfinite(dx).all() and all(np.isfinite(g).all() for g in layer.grads.values())
+
+
+@pytest.mark.parametrize("cell", rnn.CELLS)
+@pytest.mark.parametrize("dtype, big", [(np.float32, 3e38), (np.float64, 1.7e308)])
+def test_inputs_that_overflow_a_layer_are_refused_not_turned_into_nan(cell, dtype, big):
+    """Issue 27: with 64 inputs of ±1.7e308, x W_ihᵀ summed +inf and -inf: NaN states and
+    gradients, silently."""
+    x = (np.random.default_rng(0).choice([-1, 1], (5, 4, 64)) * big).astype(dtype)
+    layer = recurrent_layer(cell, 64, 8, dtype=dtype)
+    with pytest.raises(ValueError, match=r"x overflows .*output is not finite"):
+        layer(x)
+    with pytest.raises(ValueError, match="x overflows"):
+        gradient_norms_through_time(layer, x)
+    with pytest.raises(ValueError, match="x overflows"):
+        gradient_check(layer, x[:, :1])
+    model = SequenceModel(cell, 64, 8, 2, readout="last", dtype=dtype)
+    with pytest.raises(ValueError, match="x overflows"):
+        model(x)
+    with pytest.raises(ValueError, match="x overflows the model"):
+        fit(model, x, np.zeros(4, dtype=int), steps=2)
+
+
+@FAST
+@given(n_words=st.integers(1, 8), dim=st.integers(1, 4),
+       shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), seed=st.integers(0, 100),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_property_an_embedding_looks_up_rows_and_adds_gradients_into_them(n_words, dim, shape,
+                                                                         seed, dtype):
+    rng = np.random.default_rng(seed)
+    table = Embedding(n_words, dim, seed=seed, dtype=dtype)
+    ids = rng.integers(0, n_words, shape)
+    y = table(ids)
+    assert y.shape == (*shape, dim) and y.dtype == dtype
+    np.testing.assert_array_equal(y, table.params["E"][ids])
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    table.backward(dy)
+    hot = one_hot(ids, n_words).reshape(-1, n_words)
+    np.testing.assert_allclose(table.grads["E"], hot.T @ dy.reshape(-1, dim).astype(float),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+    assert table.grads["E"].dtype == dtype
+
+
 # ----------------------------------------------------------------------------- on the GPU
 
 
@@ -340,3 +571,26 @@ def test_layers_training_and_sampling_follow_their_data_onto_the_gpu():
     inputs, targets = windows(cupy.asarray(ids), 3)
     fit(lm, one_hot(inputs, 3), targets, steps=2)
     assert set(sample_text(lm, vocab, "ab", 5)) <= set(vocab)
+
+
+@pytest.mark.gpu
+def test_word_id_models_and_clean_errors_follow_their_data_onto_the_gpu():
+    import cupy
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 6, (5, 4))
+    y = rng.integers(0, 3, (5, 4))
+    cpu = SequenceModel("lstm", 3, 4, 3, n_words=6, seed=1, xp=np)
+    gpu = SequenceModel("lstm", 3, 4, 3, n_words=6, seed=1, xp=cupy)
+    np.testing.assert_allclose(backend.to_numpy(gpu(cupy.asarray(ids))), cpu(ids), atol=1e-12)
+    assert max(gradient_check(gpu, cupy.asarray(ids), cupy.asarray(y)).values()) < 1e-7
+    np.testing.assert_allclose(fit(gpu, cupy.asarray(ids), cupy.asarray(y), steps=3, seed=0),
+                               fit(cpu, ids, y, steps=3, seed=0), rtol=1e-10)
+    with pytest.raises(backend.DeviceMismatchError, match="x"):
+        gpu(ids)
+    layer = GRU(2, 3, xp=cupy)
+    with pytest.raises(ValueError, match="forward pass first"):
+        layer.backward(cupy.ones((2, 1, 3)))
+    layer(cupy.ones((2, 1, 2)))
+    with pytest.raises(backend.DeviceMismatchError, match="dy"):
+        layer.backward(np.ones((2, 1, 3)))
