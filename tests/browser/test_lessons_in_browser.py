@@ -21,7 +21,7 @@ from learner import (
 
 pytestmark = pytest.mark.browser
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]*_*.ipynb"))
-PRESSES = 5  # key presses per slider; the median of their latencies is reported
+PRESSES = 3  # key presses per slider; the median of their latencies is reported
 
 
 class LessonInTheBrowser:

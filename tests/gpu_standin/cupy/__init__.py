@@ -31,8 +31,20 @@ calls = {"synchronize": 0}
 _STREAM = 0xC0FFEE  # mixed into every seed: the same seed draws other numbers than NumPy's
 
 
+# The conversions below run for every operation of a lesson on the GPU path (in lesson 09's
+# loops over time they took most of the time), so each tests the common types exactly first.
+_PLAIN = frozenset({int, float, bool, str, type(None), slice, type(Ellipsis)})
+
+
 def _unwrap(value):
     """A stand-in array's NumPy data; a NumPy array is refused; containers are followed."""
+    kind = type(value)
+    if kind is ndarray:
+        return value._a
+    if kind in _PLAIN:
+        return value
+    if kind is tuple or kind is list:
+        return kind([_unwrap(v) for v in value])
     if isinstance(value, ndarray):
         return value._a
     if isinstance(value, _np.ndarray):
@@ -43,12 +55,12 @@ def _unwrap(value):
 
 
 def _unwrap_kwargs(kwargs):
-    return {k: _unwrap(v) for k, v in kwargs.items()}
+    return {k: _unwrap(v) for k, v in kwargs.items()} if kwargs else kwargs
 
 
 def _wrap(result):
     """NumPy results as stand-in arrays; NumPy scalars as 0-d arrays, as CuPy returns them."""
-    if isinstance(result, _np.ndarray):
+    if type(result) is _np.ndarray or isinstance(result, _np.ndarray):
         return ndarray._of(result)
     if isinstance(result, _np.generic):
         return ndarray._of(_np.asarray(result))
@@ -62,7 +74,7 @@ def _wrap(result):
 def _wrapped(fn):
     """fn taking and returning stand-in arrays, run by NumPy."""
     def call(*args, **kwargs):
-        return _wrap(fn(*_unwrap(args), **_unwrap_kwargs(kwargs)))
+        return _wrap(fn(*[_unwrap(a) for a in args], **_unwrap_kwargs(kwargs)))
 
     call.__name__ = call.__qualname__ = getattr(fn, "__name__", "function")
     call.__doc__ = getattr(fn, "__doc__", None)
@@ -102,7 +114,8 @@ class ndarray(_Operators):  # noqa: N801 - the name CuPy uses
 
     # --- NumPy's protocols: stand-in arrays in, stand-in arrays out, NumPy arrays refused
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return _wrap(getattr(ufunc, method)(*_unwrap(inputs), **_unwrap_kwargs(kwargs)))
+        return _wrap(getattr(ufunc, method)(*[_unwrap(a) for a in inputs],
+                                            **_unwrap_kwargs(kwargs)))
 
     def __array_function__(self, func, types, args, kwargs):
         return _wrap(func(*_unwrap(args), **_unwrap_kwargs(kwargs)))
