@@ -65,7 +65,7 @@ def main():
 
     methods = ("scaling",) if args.quick else ("scaling", "log")
     for method in methods:
-        ours = baum_welch(init, X, lengths, n_iter=N_ITER, tol=0, method=method).model
+        ours = baum_welch(init, X, lengths, max_iter=N_ITER, tol=0, method=method).model
         ref = twin(init, N_ITER, method).fit(X2, lengths)
         for mine, theirs in ((ours.startprob, ref.startprob_), (ours.transmat, ref.transmat_),
                              (ours.emissionprob, ref.emissionprob_)):
@@ -73,7 +73,7 @@ def main():
     contenders = {}
     for method in methods:
         contenders[f"course_utils baum_welch ({method})"] = (
-            lambda m=method: baum_welch(init, X, lengths, n_iter=N_ITER, tol=0, method=m))
+            lambda m=method: baum_welch(init, X, lengths, max_iter=N_ITER, tol=0, method=m))
         contenders[f"hmmlearn CategoricalHMM ({method})"] = (
             lambda m=method: twin(init, N_ITER, m).fit(X2, lengths))
     fits = interleaved(contenders, args.rounds)
@@ -87,7 +87,7 @@ def main():
         Xg = backend.to_device(X, "gpu")
         init_g = backend.to_device(init, "gpu")
         gpu = interleaved({"course_utils baum_welch (CuPy)": lambda: baum_welch(
-            init_g, Xg, lengths, n_iter=N_ITER, tol=0)}, args.rounds)
+            init_g, Xg, lengths, max_iter=N_ITER, tol=0)}, args.rounds)
         report("GPU, the same Baum-Welch", gpu, "course_utils baum_welch (CuPy)")
 
     n_hand = 5 if args.quick else 20

@@ -18,15 +18,10 @@ import networkx as nx
 import numpy as np
 from _timing import interleaved, report, start
 
-from course_utils import backend, markov
-from course_utils.markov import (
-    TEXTS,
-    load_text,
-    pagerank,
-    random_graph,
-    tokenize,
-    train_word_model,
-)
+from course_utils import backend
+from course_utils.datasets import TEXTS, load_text, tokenize
+from course_utils.ngrams import ngram_codes, train_word_model
+from course_utils.pagerank import pagerank, random_graph
 
 TOL = 1e-6  # networkx's default
 
@@ -89,21 +84,24 @@ def main():
                              dict_counts(tokenize(text), o)}, args.rounds * 4)
         report(f"word model of order {order}, the shipped texts ({n_words} words), ours from "
                f"the text (tokenizing too)", words, "dict loop (tokenize, then count)")
-        ids, index = markov._encode(text, order)  # the counting alone, from the same ids
-        V = len(index)
+        model = train_word_model(text, order)  # the counting alone, from the same ids:
+        ids = np.array([i for line in lines  # each line as <s> * order, its words, </s>
+                        for i in [0] * order + [model.index[w] for w in line] + [1]])
+        V = len(model.vocab)
         id_list = ids.tolist()
 
         def count_codes(o=order, ids=ids, V=V):
-            return np.unique(markov._ngram_codes(ids, o, V), return_counts=True)
+            return np.unique(ngram_codes(ids, o, V), return_counts=True)
 
         def count_dict(o=order, id_list=id_list):
             counts = Counter()
             for i in range(o, len(id_list)):
-                if id_list[i]:  # not a window predicting <s>, as _ngram_codes
+                if id_list[i]:  # not a window predicting <s>, as ngram_codes
                     counts[tuple(id_list[i - o:i + 1])] += 1
             return counts
 
         assert len(count_dict()) == count_codes()[0].size
+        np.testing.assert_array_equal(count_codes()[1], model.ngram_counts)  # the same ids
         counting = interleaved({"np.unique on n-gram codes": count_codes,
                                 "Counter of id tuples": count_dict}, args.rounds * 4)
         report(f"the counting alone, order {order}, from the same id sequence", counting,

@@ -2,8 +2,9 @@
 
 At MovieLens-100k size (943 users, 1682 items, 100 000 generated ratings, 80% for training,
 K = 10, lam = 5): one ALS sweep (every user's, then every item's bias and factors) by
-course_utils' batched normal equations, against the textbook loop (a Python loop over users
-and items, outer products summed rating by rating, as in lesson 11), and against a loop over
+course_utils' batched normal equations, against the textbook loop (recsys.als_by_loop: a
+Python loop over users and items, outer products summed rating by rating, as lesson 11 shows
+it), and against a loop over
 users and items that gathers each one's ratings with NumPy (the usual "half-vectorised" way);
 the three are checked to agree. The same sweep with lam = 1e-15, negligible against the
 data, where every system goes to the scaled ridge that keeps Cholesky from breaking down (what
@@ -18,37 +19,17 @@ Rounds are interleaved so that a slow spell of the machine hits every contender 
 """
 
 import copy
+import dataclasses
 import time
 
 import numpy as np
 from _timing import interleaved, report, start
 
-from course_utils import backend, recsys
-from course_utils.recsys import als_sweep, fit_als, generate_ratings, rmse, split_ratings
+from course_utils import backend, spark
+from course_utils.datasets import generate_ratings, split_ratings
+from course_utils.recsys import als_by_loop, als_sweep, fit_als, rmse
 
 K, LAM = 10, 5.0
-
-
-def sweep_by_loops(model, train):
-    """Lesson 11's textbook sweep: sums of outer products, one rating at a time."""
-    mu, lam = model.mu, model.lam
-    b, c, P, Q = model.user_bias, model.item_bias, model.P, model.Q
-    by_user = [[] for _ in range(train.n_users)]
-    by_item = [[] for _ in range(train.n_items)]
-    for k, (u, i) in enumerate(zip(train.users.tolist(), train.items.tolist(), strict=True)):
-        by_user[u].append(k)
-        by_item[i].append(k)
-    for groups, cols, bias, factors, other_bias, other in ((by_user, train.items, b, P, c, Q),
-                                                           (by_item, train.users, c, Q, b, P)):
-        for r, mine in enumerate(groups):
-            A, rhs = lam * np.eye(K + 1), np.zeros(K + 1)
-            for k in mine:
-                z = np.concatenate([[1.0], other[cols[k]]])
-                A += np.outer(z, z)
-                rhs += (train.ratings[k] - mu - other_bias[cols[k]]) * z
-            x = np.linalg.solve(A, rhs)
-            bias[r], factors[r] = x[0], x[1:]
-    return model
 
 
 def sweep_by_rows(model, train):
@@ -67,9 +48,9 @@ def sweep_by_rows(model, train):
             x = np.linalg.solve(Z.T @ Z + model.lam * np.eye(K + 1), Z.T @ t)
             bias[r], factors[r] = x[0], x[1:]
         if name == "users":
-            model.user_bias, model.P = bias, factors
+            model = dataclasses.replace(model, user_bias=bias, P=factors)
         else:
-            model.item_bias, model.Q = bias, factors
+            model = dataclasses.replace(model, item_bias=bias, Q=factors)
     return model
 
 
@@ -80,14 +61,14 @@ def main():
     train, test = split_ratings(data, 5, 0, seed=0)
     begin = fit_als(train, K, LAM, 0, seed=0)
     results = [als_sweep(copy.deepcopy(begin), train), sweep_by_rows(copy.deepcopy(begin), train),
-               sweep_by_loops(copy.deepcopy(begin), train)]
+               als_by_loop(copy.deepcopy(begin), train)]
     for other in results[1:]:
         np.testing.assert_allclose(other.P, results[0].P, atol=1e-9)
         np.testing.assert_allclose(other.item_bias, results[0].item_bias, atol=1e-9)
     contenders = {
         "batched (course_utils als_sweep)": lambda: als_sweep(copy.deepcopy(begin), train),
         "loop over users and items": lambda: sweep_by_rows(copy.deepcopy(begin), train),
-        "textbook loop over ratings": lambda: sweep_by_loops(copy.deepcopy(begin), train),
+        "textbook loop over ratings": lambda: als_by_loop(copy.deepcopy(begin), train),
     }
     cpu = interleaved(contenders, max(args.rounds // 2, 1))
     report(f"CPU, one ALS sweep, 943 x 1682, {len(train)} training ratings, K = {K}", cpu,
@@ -111,15 +92,15 @@ def main():
         report("GPU, one ALS sweep, same data", gpu, "batched (CuPy)")
     if args.quick:
         return
-    missing = recsys.spark_missing()
+    missing = spark.spark_missing()
     if missing is None:
-        spark = recsys.spark_session()
+        session = spark.spark_session()
         timings = {}
-        for n_iters in (1, 6, 1, 6):  # the first pair warms the JVM up; the second is timed
+        for n_iter in (1, 6, 1, 6):  # the first pair warms the JVM up; the second is timed
             began = time.perf_counter()
-            theirs = recsys.fit_spark_als(spark, train, K, 0.05, n_iters)
-            timings[n_iters] = time.perf_counter() - began
-        spark.stop()
+            theirs = spark.fit_spark_als(session, train, K, 0.05, n_iter)
+            timings[n_iter] = time.perf_counter() - began
+        session.stop()
         per_iteration = (timings[6] - timings[1]) / 5
         same = fit_als(train, K, 0.05, 6, biases=False, weighted=True)
         print(f"  Spark ALS (local[2], ALS-WR, no biases, regParam 0.05), per iteration: "

@@ -51,7 +51,7 @@ def main():
     for threads in sorted({1, args.threads}, reverse=True):
         with threadpool_limits(threads):
             runs[f"course_utils tsne (exact, float32), {threads} thr"] = timed(
-                lambda: tsne(X.astype(np.float32), perplexity=30.0, max_iter=iters).embedding)
+                lambda: tsne(X.astype(np.float32), perplexity=30.0, n_iter=iters).embedding)
             runs[f"scikit-learn TSNE (Barnes-Hut), {threads} thr"] = timed(sklearn_tsne)
     print(f"  t-SNE, {n} digits, perplexity 30, {iters} iterations, PCA init, same threads")
     trust = {name: trustworthiness(X, Y, n_neighbors=10) for name, (_, Y) in runs.items()}
@@ -83,7 +83,7 @@ def main():
 
             def ae_run(ae=ae, Xx=Xx, device=device):
                 with backend.on_device(device):
-                    fit(ae.model, MeanSquaredError(), Xx, Xx, lr=0.01, epochs=1, batch_size=32,
+                    fit(ae.model, MeanSquaredError(), Xx, Xx, lr=0.01, n_epochs=1, batch_size=32,
                         optimizer="adam")
 
             contenders[f"RBM CD-1 epoch ({name})"] = rbm_run

@@ -1,5 +1,13 @@
-"""Input checks done once at the public boundary, with messages that name the argument."""
+"""Input checks done once at the public boundary, with messages that name the argument.
 
+The check_* functions check one value each. A public function declares which check each of
+its parameters gets with the ``checked`` decorator (at the end of this module); the checks then
+run at the outermost checked call only, so public functions call each other freely.
+"""
+
+import contextvars
+import functools
+import inspect
 import numbers
 
 import numpy as np
@@ -235,3 +243,315 @@ def check_float_dtype(dtype, name="dtype"):
     if dtype.kind != "f":
         raise TypeError(f"{name} must be a float dtype (float32, float64), got {dtype}")
     return dtype
+
+
+def check_vocab(vocab, name="vocab"):
+    """vocab as a non-empty str of distinct characters (a character-level vocabulary)."""
+    if not isinstance(vocab, str) or not vocab:
+        raise TypeError(f"{name} must be a non-empty str of distinct characters")
+    if len(set(vocab)) != len(vocab):
+        raise ValueError(f"{name} must not repeat a character")
+    return vocab
+
+
+def check_scale(scale, name="scale"):
+    """scale as (low, high): two finite reals with low < high (a rating scale, say)."""
+    if not isinstance(scale, tuple | list) or len(scale) != 2:
+        raise TypeError(f"{name} must be a pair (low, high), got {scale!r}")
+    low, high = (check_real(s, name) for s in scale)
+    if not low < high:
+        raise ValueError(f"{name} must be (low, high) with low < high, got {tuple(scale)}")
+    return low, high
+
+
+# ----------------------------------------------------------------------------- declared checks
+#
+# A public function declares how each parameter is checked, once, beside its signature:
+#
+#     @checked(X=Array(ndim=(2,)), k=Int(high=lambda v: v["X"].shape[0], high_is="n_samples"),
+#              seed=Seed())
+#     def kmeans(X, k, *, seed=0): ...
+#
+# The checks run at the outermost checked call only: a checked function called from inside
+# another (kmeans from fit_mixture, say) trusts its arguments, which the outer call checked or
+# computed (scikit-learn's validate_params with prefer_skip_nested_validation). So a public
+# function can call another public function freely, and no public/_private twins are needed.
+
+_CHECKING = contextvars.ContextVar("course_utils_checked_call", default=False)
+
+
+class Check:
+    """How one parameter is checked: called as check(value, name, values, xp) and returning
+    the value to pass on (converted: a list becomes an array, an int a float ...). values holds
+    the arguments checked so far (by name, in declaration order), for bounds that depend on
+    them; xp is the array module of the call's arrays. A Check whose device_of returns an array
+    takes part in choosing xp (the first such argument's module; the others must agree)."""
+
+    def __call__(self, value, name, values, xp):
+        raise NotImplementedError
+
+    def device_of(self, value):
+        return None
+
+
+def _resolve(bound, values):
+    """A bound given as a number or as a function of the arguments checked so far."""
+    return bound(values) if callable(bound) else bound
+
+
+class Int(Check):
+    """An int in [low, high] (high may be a function of the earlier arguments)."""
+
+    def __init__(self, low=1, high=None, high_is=None):
+        self.low, self.high, self.high_is = low, high, high_is
+
+    def __call__(self, value, name, values, xp):
+        return check_int(value, name, low=_resolve(self.low, values),
+                         high=_resolve(self.high, values), high_is=self.high_is)
+
+
+class Real(Check):
+    """A finite float in an interval (see check_real)."""
+
+    def __init__(self, low=None, high=None, *, low_open=False, high_open=False):
+        self.bounds = dict(low=low, high=high, low_open=low_open, high_open=high_open)
+
+    def __call__(self, value, name, values, xp):
+        return check_real(value, name, **{k: _resolve(v, values) if k in ("low", "high") else v
+                                          for k, v in self.bounds.items()})
+
+
+class Probability(Real):
+    """A float in [0, 1]."""
+
+    def __init__(self):
+        super().__init__(0.0, 1.0)
+
+
+class Choice(Check):
+    """One of the given strings."""
+
+    def __init__(self, *choices):
+        self.choices = set(choices)
+
+    def __call__(self, value, name, values, xp):
+        return check_choice(value, name, self.choices)
+
+
+class Seed(Check):
+    """A seed as the course takes it everywhere (see check_seed)."""
+
+    def __call__(self, value, name, values, xp):
+        return check_seed(value, name)
+
+
+class Bool(Check):
+    """True or False (NumPy's bool too); anything else is a TypeError."""
+
+    def __call__(self, value, name, values, xp):
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+        return bool(value)
+
+
+class Optional(Check):
+    """None, or what check accepts."""
+
+    def __init__(self, check):
+        self.check = check
+
+    def __call__(self, value, name, values, xp):
+        return None if value is None else self.check(value, name, values, xp)
+
+    def device_of(self, value):
+        return None if value is None else self.check.device_of(value)
+
+
+class Instance(Check):
+    """An instance of cls (a model container, say), taken as it is: a TypeError otherwise,
+    naming the argument and what it must be. The arrays it holds set the call's device when
+    device_of (a function of the instance) is given."""
+
+    def __init__(self, cls, what=None, device_of=None):
+        self.cls, self.what, self.device = cls, what, device_of
+
+    def __call__(self, value, name, values, xp):
+        if not isinstance(value, self.cls):
+            names = (" or ".join(c.__name__ for c in self.cls) if isinstance(self.cls, tuple)
+                     else self.cls.__name__)
+            raise TypeError(f"{name} must be {self.what or 'a ' + names}, got "
+                            f"{type(value).__name__}")
+        return value
+
+    def device_of(self, value):
+        return self.device(value) if self.device and isinstance(value, self.cls) else None
+
+
+class Array(Check):
+    """A finite, non-empty float array of an allowed rank on the call's device (check_array);
+    ndim=None allows any rank, 0-D included."""
+
+    def __init__(self, ndim=(1, 2)):
+        self.ndim = tuple(range(33)) if ndim is None else ndim
+
+    def __call__(self, value, name, values, xp):
+        return check_array(value, name, ndim=self.ndim, xp=xp)
+
+    def device_of(self, value):
+        return value
+
+
+class IntArray(Check):
+    """Ints in [low, high) (high may be a function of the earlier arguments): check_int_array."""
+
+    def __init__(self, low=0, high=None, ndim=None, empty_ok=False):
+        self.low, self.high, self.ndim, self.empty_ok = low, high, ndim, empty_ok
+
+    def __call__(self, value, name, values, xp):
+        return check_int_array(value, name, low=_resolve(self.low, values),
+                               high=_resolve(self.high, values), ndim=self.ndim,
+                               empty_ok=self.empty_ok, xp=xp)
+
+    def device_of(self, value):
+        return value
+
+
+class Labels(Check):
+    """Class labels in [0, n_classes) (check_labels); n_classes and n_samples may be
+    functions of the earlier arguments."""
+
+    def __init__(self, n_classes=None, n_samples=None):
+        self.n_classes, self.n_samples = n_classes, n_samples
+
+    def __call__(self, value, name, values, xp):
+        return check_labels(value, name, n_classes=_resolve(self.n_classes, values),
+                            n_samples=_resolve(self.n_samples, values), xp=xp)
+
+    def device_of(self, value):
+        return value
+
+
+class Function(Check):
+    """A callable, taken as it is; what describes it in the message (default "callable")."""
+
+    def __init__(self, what="callable"):
+        self.what = what
+
+    def __call__(self, value, name, values, xp):
+        if not callable(value):
+            raise TypeError(f"{name} must be {self.what}, got {type(value).__name__}")
+        return value
+
+
+class Text(Check):
+    """A str, taken as it is."""
+
+    def __call__(self, value, name, values, xp):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+        return value
+
+
+class Xp(Check):
+    """The array module to create arrays with (check_xp)."""
+
+    def __call__(self, value, name, values, xp):
+        return check_xp(value, name)
+
+
+class FloatDtype(Check):
+    """A float dtype (check_float_dtype)."""
+
+    def __call__(self, value, name, values, xp):
+        return check_float_dtype(value, name)
+
+
+class Custom(Check):
+    """Any other check: fn(value, name) or, with values=True, fn(value, name, values, xp)."""
+
+    def __init__(self, fn, *, values=False, device_of=None):
+        self.fn, self.values, self.device = fn, values, device_of
+
+    def __call__(self, value, name, values, xp):
+        return self.fn(value, name, values, xp) if self.values else self.fn(value, name)
+
+    def device_of(self, value):
+        return self.device(value) if self.device else None
+
+
+def checked(**checks):
+    """Declare how the parameters of a public function are checked (each a Check, in the
+    order they run); the function then checks them when called from outside the package's
+    checked functions, and trusts them when one of those calls it.
+
+    Parameters not named are passed on unchecked (self, callbacks, ...). The wrapper keeps the
+    function's name, docstring and signature (show_source shows the function itself).
+    """
+    def decorate(fn):
+        signature = inspect.signature(fn)
+        unknown = set(checks) - set(signature.parameters)
+        if unknown:
+            raise TypeError(f"checked: {fn.__qualname__} has no parameters {sorted(unknown)}")
+        on_device = [name for name, c in checks.items()
+                     if type(c).device_of is not Check.device_of]
+
+        @functools.wraps(fn)
+        def checked_call(*args, **kwargs):
+            if _CHECKING.get():
+                return fn(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            values = bound.arguments
+            xp = array_module(**{name: checks[name].device_of(values[name])
+                                 for name in on_device})
+            for name, check in checks.items():
+                values[name] = check(values[name], name, values, xp)
+            token = _CHECKING.set(True)
+            try:
+                return fn(*bound.args, **bound.kwargs)
+            finally:
+                _CHECKING.reset(token)
+
+        checked_call.checks = checks
+        return checked_call
+    return decorate
+
+
+def check_fields(obj, **checks):
+    """Check the fields of a dataclass as checked checks a call's arguments, in its
+    __post_init__: each field replaced by what its check returns (so a container built from
+    lists holds arrays), errors naming Class.field. Skipped inside a checked call, whose own
+    containers are built from checked or computed arrays."""
+    if _CHECKING.get():
+        return
+    values = {name: getattr(obj, name) for name in checks}
+    on_device = {name: check.device_of(values[name]) for name, check in checks.items()
+                 if type(check).device_of is not Check.device_of}
+    labelled = {f"{type(obj).__name__}.{name}": value for name, value in on_device.items()}
+    xp = array_module(**labelled)
+    for name, check in checks.items():
+        values[name] = check(values[name], f"{type(obj).__name__}.{name}", values, xp)
+        object.__setattr__(obj, name, values[name])
+
+
+def from_outside(fn):
+    """fn, called as from outside the package: its own checks (and those of the public
+    functions it calls) run even when a checked function calls it. For callables a learner
+    hands in (a function to time, a callback, a strategy)."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        token = _CHECKING.set(False)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _CHECKING.reset(token)
+
+    return call
+
+
+def in_checked_call():
+    """Whether a checked function's call is running (its arguments already checked). A
+    container built many times in a package's inner loop (games.Seen, once per strategy and
+    turn) asks this before calling check_fields, which would skip its checks anyway: the
+    call, not the checks, is what such a loop would pay."""
+    return _CHECKING.get()

@@ -11,28 +11,52 @@ xp's device (the current one when None) with weights drawn by NumPy from the see
 
 import copy
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import backend
-from ._checks import check_array, check_choice, check_float_dtype, check_int, check_xp, rng_from
+from ._checks import (
+    Choice,
+    Custom,
+    FloatDtype,
+    Instance,
+    Int,
+    Real,
+    Seed,
+    Xp,
+    check_array,
+    check_fields,
+    check_int,
+    checked,
+    rng_from,
+)
+from ._deprecated import renamed_keywords
 from .nn import ACTIVATIONS, Dense, MeanSquaredError, Sequential, fit
 
 OUTPUTS = ("sigmoid", "linear")
 
 
-class Autoencoder(NamedTuple):
+@dataclass(frozen=True)
+class Autoencoder:
     """encoder (n_in → code_size), decoder (code_size → n_in) and model, the two in one
-    Sequential that shares their layers (training model trains both)."""
+    Sequential that shares their layers (training model trains both). Made by hand, each
+    field must be a Sequential."""
 
     encoder: Sequential
     decoder: Sequential
     model: Sequential
 
+    def __post_init__(self):
+        check_fields(self, encoder=Instance(Sequential), decoder=Instance(Sequential),
+                     model=Instance(Sequential))
 
-def _check_code_size(code_size):
-    return check_int(code_size, "code_size")
+
+def _ints(values, name):
+    """A sequence of ints >= 1, as a list."""
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of ints, got {type(values).__name__}")
+    return [check_int(v, f"{name}[{i}]") for i, v in enumerate(values)]
 
 
 def _layers(sizes, activation, last, rng, xp, dtype):
@@ -46,6 +70,9 @@ def _layers(sizes, activation, last, rng, xp, dtype):
     return layers
 
 
+@checked(n_in=Int(), code_size=Int(), hidden=Custom(_ints),
+         activation=Choice("linear", *ACTIVATIONS), output=Choice(*OUTPUTS), seed=Seed(),
+         xp=Xp(), dtype=FloatDtype())
 def autoencoder(n_in, code_size, hidden=(), *, activation="sigmoid", output="sigmoid",
                 seed=0, xp=None, dtype=np.float64):
     """An autoencoder n_in → hidden... → code_size → ...hidden reversed → n_in.
@@ -66,25 +93,37 @@ def autoencoder(n_in, code_size, hidden=(), *, activation="sigmoid", output="sig
     -------
     Autoencoder (encoder, decoder, model).
     """
-    n_in = check_int(n_in, "n_in")
-    code_size = _check_code_size(code_size)
-    if isinstance(hidden, str) or not hasattr(hidden, "__iter__"):
-        raise TypeError(f"hidden must be a sequence of ints, got {type(hidden).__name__}")
-    hidden = [check_int(h, f"hidden[{i}]") for i, h in enumerate(hidden)]
-    activation = check_choice(activation, "activation", {"linear", *ACTIVATIONS})
-    output = check_choice(output, "output", OUTPUTS)
     if activation == "linear":
         output = "linear"
     rng = rng_from(seed)
-    xp = check_xp(xp)
-    dtype = check_float_dtype(dtype)
     sizes = [n_in, *hidden, code_size]
     encoder = Sequential(*_layers(sizes, activation, activation, rng, xp, dtype))
     decoder = Sequential(*_layers(sizes[::-1], activation, output, rng, xp, dtype))
     return Autoencoder(encoder, decoder, Sequential(encoder, decoder))
 
 
-def pretrain_stack(X, sizes, *, activation="sigmoid", epochs=50, lr=0.01, batch_size=64,
+def _nonempty_ints(values, name):
+    values = _ints(values, name)
+    if not values:
+        raise ValueError(f"{name} is empty: give at least one code size")
+    return values
+
+
+def _data_for(X, name, values, xp):
+    """X (n_samples, n_features), in [0, 1] when the decoders end in a sigmoid."""
+    X = check_array(X, name, ndim=(2,), xp=xp)
+    if values["activation"] == "sigmoid" and bool(((X < 0) | (X > 1)).any()):
+        raise ValueError(f"{name} must hold values in [0, 1] for activation 'sigmoid' (its "
+                         f"decoder ends in a sigmoid), got values from {float(X.min()):g} to "
+                         f"{float(X.max()):g}; scale X, or choose another activation")
+    return X
+
+
+@renamed_keywords(epochs="n_epochs")
+@checked(activation=Choice(*ACTIVATIONS), X=Custom(_data_for, values=True, device_of=lambda X: X),
+         sizes=Custom(_nonempty_ints), n_epochs=Int(low=0), lr=Real(low=0, low_open=True),
+         batch_size=Int(), seed=Seed())
+def pretrain_stack(X, sizes, *, activation="sigmoid", n_epochs=50, lr=0.01, batch_size=64,
                    seed=0):
     """Greedy layer-wise pretraining: an autoencoder X → sizes[0] → X trained with Adam, its
     code then the data of the next, X → sizes[0] → sizes[1] → sizes[0], and so on.
@@ -96,7 +135,8 @@ def pretrain_stack(X, sizes, *, activation="sigmoid", epochs=50, lr=0.01, batch_
     sizes : sequence of ints >= 1, the code size of each layer in turn.
     activation : one of nn's ACTIVATIONS (the codes of "sigmoid" lie in [0, 1], fit for the
         next layer's sigmoid output; the others have linear decoders).
-    epochs : int >= 0 per layer.  lr : real > 0, Adam's learning rate.
+    n_epochs : int >= 0, passes over the data per layer (the old keyword epochs still
+        works, with a DeprecationWarning).  lr : real > 0, Adam's learning rate.
     batch_size : int >= 1.  seed : int >= 0, numpy Generator or None (default 0).
 
     Returns
@@ -105,18 +145,7 @@ def pretrain_stack(X, sizes, *, activation="sigmoid", epochs=50, lr=0.01, batch_
     X's device with X's dtype; and a list of each layer's per-epoch training losses. A
     ValueError when a loss leaves the float range (lr or X too large).
     """
-    X = check_array(X, "X", ndim=(2,))
-    if isinstance(sizes, str) or not hasattr(sizes, "__iter__"):
-        raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}")
-    sizes = [check_int(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
-    if not sizes:
-        raise ValueError("sizes is empty: give at least one code size")
-    activation = check_choice(activation, "activation", ACTIVATIONS)
     output = "sigmoid" if activation == "sigmoid" else "linear"
-    if output == "sigmoid" and bool(((X < 0) | (X > 1)).any()):
-        raise ValueError(f"X must hold values in [0, 1] for activation 'sigmoid' (its decoder "
-                         f"ends in a sigmoid), got values from {float(X.min()):g} to "
-                         f"{float(X.max()):g}; scale X, or choose another activation")
     rng = rng_from(seed)
     xp = backend.get_array_module(X)
     encoders, losses, data = [], [], X
@@ -124,7 +153,7 @@ def pretrain_stack(X, sizes, *, activation="sigmoid", epochs=50, lr=0.01, batch_
         ae = autoencoder(data.shape[1], size, activation=activation, output=output,
                          seed=rng, xp=xp, dtype=X.dtype)
         with np.errstate(over="ignore", invalid="ignore"):
-            curve = fit(ae.model, MeanSquaredError(), data, data, lr=lr, epochs=epochs,
+            curve = fit(ae.model, MeanSquaredError(), data, data, lr=lr, n_epochs=n_epochs,
                         batch_size=batch_size, optimizer="adam", seed=rng)
         if not all(math.isfinite(loss) for loss in curve):
             raise ValueError(f"pretraining layer {layer} diverged: its loss left the float "
@@ -136,6 +165,23 @@ def pretrain_stack(X, sizes, *, activation="sigmoid", epochs=50, lr=0.01, batch_
     return encoders, losses
 
 
+def _encoders(encoders, name):
+    """A non-empty list of Sequentials, each holding a Dense layer, the width of each code
+    the next one's input."""
+    if isinstance(encoders, Sequential) or not isinstance(encoders, list | tuple) or not all(
+            isinstance(e, Sequential) for e in encoders):
+        raise TypeError(f"{name} must be a list of Sequentials (from pretrain_stack)")
+    if not encoders:
+        raise ValueError(f"{name} is empty")
+    widths = [_dense_widths(e, f"{name}[{i}]") for i, e in enumerate(encoders)]
+    for i in range(1, len(widths)):
+        if widths[i][0] != widths[i - 1][1]:
+            raise ValueError(f"{name}[{i}] takes {widths[i][0]} inputs, but {name}[{i - 1}] "
+                             f"gives a code of {widths[i - 1][1]}")
+    return encoders
+
+
+@checked(encoders=Custom(_encoders), n_classes=Int(low=2), seed=Seed())
 def stack_classifier(encoders, n_classes, *, seed=0):
     """A classifier: copies of the pretrained encoders, then a Dense layer to n_classes logits
     (for nn.SoftmaxCrossEntropy). The encoders given are not changed by training it.
@@ -151,17 +197,6 @@ def stack_classifier(encoders, n_classes, *, seed=0):
     Sequential(encoder copies..., Dense(last code size, n_classes)), on the encoders' device
     with their dtype.
     """
-    if isinstance(encoders, Sequential) or not isinstance(encoders, list | tuple) or not all(
-            isinstance(e, Sequential) for e in encoders):
-        raise TypeError("encoders must be a list of Sequentials (from pretrain_stack)")
-    if not encoders:
-        raise ValueError("encoders is empty")
-    n_classes = check_int(n_classes, "n_classes", low=2)
-    widths = [_dense_widths(e, f"encoders[{i}]") for i, e in enumerate(encoders)]
-    for i in range(1, len(widths)):
-        if widths[i][0] != widths[i - 1][1]:
-            raise ValueError(f"encoders[{i}] takes {widths[i][0]} inputs, but encoders[{i - 1}] "
-                             f"gives a code of {widths[i - 1][1]}")
     W = _dense_layers(encoders[-1])[-1].params["W"]
     xp = backend.get_array_module(W)
     head = Dense(W.shape[1], n_classes, seed=seed, xp=xp, dtype=W.dtype)

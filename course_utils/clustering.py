@@ -9,31 +9,29 @@ Distances are computed a block of rows at a time, so memory stays bounded for la
 relative to a centre in the middle of the data (see _blocks.centred), so that an offset of
 the data (1e9, or 1e4 in float32) does not eat the distances' digits.
 
-Public functions check their arguments once (errors name the argument) and call private
-cores (a leading underscore) that trust theirs; the cores take data already centred.
+Public functions declare their checks (@checked): they run once, at the outermost call, and
+a public function calls another freely. lloyd_step is the plain Lloyd step that lesson 06
+shows; kmeans runs a tuned engine (the private functions on "columns" below: points as
+columns with a row of ones, blocks sized for one BLAS thread) that the tests prove equal to
+it, step by step, ties and empty clusters included.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._blocks import (
-    BLOCK,
-    centre_of,
-    centred,
-    check_centers,
-    check_k,
-    check_X,
-    row_blocks,
-    squared_distances_core,
-)
+from ._blocks import BLOCK, Centres, K, Samples, centre_of, centred, row_blocks
 from ._checks import (
-    array_module,
+    Check,
+    Choice,
+    Int,
+    Labels,
+    Optional,
+    Real,
+    Seed,
     check_array,
-    check_choice,
-    check_int,
-    check_labels,
-    check_real,
+    checked,
     rng_from,
 )
 from .backend import get_array_module
@@ -49,11 +47,13 @@ TRANSPOSE_ROWS = 256  # rows that columns_with_ones copies at once
 LINKAGES = ("single", "complete", "average", "ward")
 
 
+@checked(X=Samples(), C=Centres())
 def squared_distances(X, C):
     """Squared Euclidean distances between the rows of X and those of C.
 
     |x - c|² = |x|² - 2 x.c + |c|², one matrix product, taken after shifting X and C by a
     centre of X (distances do not move with the origin; the rounding does), clipped at 0.
+    Every squared distance of the module (k-means, soft k-means, the silhouette) is this one.
 
     Parameters
     ----------
@@ -64,14 +64,31 @@ def squared_distances(X, C):
     -------
     array (n, k) of |x_n - c_j|², on X's device
     """
-    X = check_X(X)
-    C = check_centers(C, X, "C")
+    xp = get_array_module(X)
     Xc, centre = centred(X)
-    return squared_distances_core(Xc, C - centre)
+    C = C - centre
+    d2 = (Xc * Xc).sum(axis=1)[:, None] - 2 * (Xc @ C.T) + (C * C).sum(axis=1)
+    return xp.maximum(d2, 0)
 
 
-def columns_with_ones(X):
-    """X's rows as columns, with a row of ones below them: (n, d) -> (d + 1, n).
+class _Shift(Check):
+    """A shift (d,) for the rows of X: a finite array of X's dtype on X's device."""
+
+    def __call__(self, value, name, values, xp):
+        X = values["X"]
+        shift = check_array(value, name, ndim=(1,), xp=xp).astype(X.dtype)
+        if shift.shape != (X.shape[1],):
+            raise ValueError(f"{name} must have shape {(X.shape[1],)} (X's d columns), got "
+                             f"{shift.shape}")
+        return shift
+
+    def device_of(self, value):
+        return value
+
+
+@checked(X=Samples(), shift=Optional(_Shift()))
+def columns_with_ones(X, shift=None):
+    """X's rows (less shift) as columns, with a row of ones below them: (n, d) -> (d + 1, n).
 
     Against a column [x, 1], a centre written as the row [-2c, |c|²] gives |c|² - 2 c.x (the
     squared distance less |x|²) in one product, and a one-hot (k, n) matrix times the
@@ -83,30 +100,29 @@ def columns_with_ones(X):
     Parameters
     ----------
     X : array (n, d)
+    shift : None or array (d,), subtracted from every row (on the copy)
 
     Returns
     -------
     array (d + 1, n) on X's device
     """
-    return _columns_with_ones(check_X(X))
-
-
-def _columns_with_ones(X, centre=None):
-    """columns_with_ones of X - centre (centre (d,) or None), without checks."""
     xp = get_array_module(X)
     columns = xp.empty((X.shape[1] + 1, X.shape[0]), dtype=X.dtype)
     columns[-1] = 1
     for points in row_blocks(X.shape[0], 1, TRANSPOSE_ROWS) if xp is np else [slice(None)]:
         columns[:-1, points] = X[points].T
-    if centre is not None:
-        columns[:-1] -= centre[:, None]
+    if shift is not None:
+        columns[:-1] -= shift[:, None]
     return columns
 
 
+# ---- the tuned engine of kmeans: points as columns (columns_with_ones of centred data) ----
+
+
 def _nearest_blocks(columns, centers):
-    """Per block of points of columns = _columns_with_ones(X) (d + 1, n): (points, block,
-    hot, partial), block = columns[:, points], hot (k, points) True at each point's nearest
-    centre and partial (points,) = min_c |c|² - 2 c.x.
+    """Per block of points of columns (d + 1, n): (points, block, hot, partial), block =
+    columns[:, points], hot (k, points) True at each point's nearest centre and partial
+    (points,) = min_c |c|² - 2 c.x.
 
     |x|² is the same for every centre, so the comparison does without it; add it to partial
     to get the squared distance. A point equally near two centres has two Trues. Block
@@ -123,47 +139,10 @@ def _nearest_blocks(columns, centers):
         yield points, block, d2 == partial, partial
 
 
-def row_sq_norms(X):
-    """|x|² of every row of X.
-
-    Parameters
-    ----------
-    X : array (n, d)
-
-    Returns
-    -------
-    array (n,) on X's device
-    """
-    return _row_sq_norms(check_X(X))
-
-
-def _row_sq_norms(X):
-    return get_array_module(X).einsum("ij,ij->i", X, X)
-
-
-def nearest_center(X, centers):
-    """Each row's nearest centre (the first, on a tie) and its squared distance to it.
-
-    Parameters
-    ----------
-    X : array (n, d)
-    centers : array (k, d), on X's device
-
-    Returns
-    -------
-    labels : int64 array (n,), in [0, k)
-    distances : array (n,) of squared distances |x_n - c_{labels[n]}|² (>= 0)
-    """
-    X = check_X(X)
-    centers = check_centers(centers, X, "centers")
-    centre = centre_of(X)
-    columns = _columns_with_ones(X, centre)
-    return _nearest_center(columns, centers - centre)
-
-
-def _nearest_center(columns, centers, inertia=False):
-    """nearest_center on columns = _columns_with_ones(X - c) and centres shifted by c; with
-    inertia, (labels, sum_n |x_n - c_{labels[n]}|² summed from the differences, a float)."""
+def _assign(columns, centers, inertia=False):
+    """Each point's nearest centre (the first, on a tie) from columns (d + 1, n) and centres
+    shifted alike: (labels, squared distances); with inertia, (labels, sum_n |x_n -
+    c_{labels[n]}|² summed from the differences, a float)."""
     xp = get_array_module(columns)
     n = columns.shape[1]
     labels = xp.empty(n, dtype=xp.int64)
@@ -191,85 +170,10 @@ def _nearest_center(columns, centers, inertia=False):
     return labels, xp.maximum(partial + norms, 0)
 
 
-def weighted_means(R, X):
-    """Centres c_k = sum_n R[n, k] x_n / sum_n R[n, k] and the weights N_k.
-
-    Parameters
-    ----------
-    R : array (n, k) of non-negative weights (responsibilities), each column of positive sum
-    X : array (n, d), on R's device
-
-    Returns
-    -------
-    centres : array (k, d)
-    weights : array (k,), N_k = sum_n R[n, k]
-    """
-    xp = array_module(R=R, X=X)
-    X = check_X(X)
-    R = check_array(R, "R", ndim=(2,), xp=xp).astype(X.dtype)
-    if R.shape[0] != X.shape[0]:
-        raise ValueError(f"R must have one row per row of X ({X.shape[0]}), got shape {R.shape}")
-    if float(R.min()) < 0:
-        raise ValueError("R must hold non-negative weights")
-    counts = R.sum(axis=0)
-    if not bool((counts > 0).all()):
-        raise ValueError(f"R has a column of zero weight (column {int(xp.argmin(counts))}): "
-                         f"its mean is undefined")
-    Xc, centre = centred(X)
-    return (R.T @ Xc) / counts[:, None] + centre, counts
-
-
-def _weighted_means(R, X, old):
-    """weighted_means without checks; a centre of zero weight stays at old's row."""
-    xp = get_array_module(X)
-    counts = R.sum(axis=0)
-    alive = counts > 0
-    means = (R.T @ X) / xp.where(alive, counts, 1)[:, None]
-    return xp.where(alive[:, None], means, old), counts
-
-
-def lloyd_step(X, centers):
-    """One iteration of Lloyd's algorithm, plainly: assign each row of X to its nearest
-    centre (the first, on a tie), then move each centre to the mean of its rows.
-
-    An empty cluster's centre jumps to the row farthest from its own centre (the next
-    farthest for the next empty one).
-
-    Parameters
-    ----------
-    X : array (n, d)
-    centers : array (k, d), on X's device
-
-    Returns
-    -------
-    new_centers : array (k, d)
-    labels : int64 array (n,), each row's nearest centre before the move
-    """
-    X = check_X(X)
-    centers = check_centers(centers, X, "centers")
-    if centers.shape[0] > X.shape[0]:  # some cluster would stay empty, with no row to take
-        raise ValueError(f"centers has {centers.shape[0]} rows, more than X's "
-                         f"{X.shape[0]}: k-means needs k <= n")
-    xp = get_array_module(X)
-    Xc, centre = centred(X)
-    d2 = squared_distances_core(Xc, centers - centre)  # (n, k): |x_n - c_j|²
-    labels = d2.argmin(axis=1)  # assign: the nearest centre
-    farthest = None  # rows, far from their centre first: needed only for an empty cluster
-    new = xp.empty_like(centers)
-    for j in range(centers.shape[0]):  # update: each centre to the mean of its rows
-        members = X[labels == j]
-        if members.shape[0]:
-            new[j] = members.mean(axis=0)
-        else:
-            farthest = farthest or iter(xp.argsort(-d2.min(axis=1)).tolist())
-            new[j] = X[next(farthest)]
-    return new, labels
-
-
 def _lloyd_step_fast(columns, centers):
-    """lloyd_step, tuned (what kmeans runs), on columns = _columns_with_ones(X - c) and
-    centres shifted by c: the same centres (shifted by c) and labels, by matrix products on
-    blocks of points (see _nearest_blocks).
+    """lloyd_step, tuned (what kmeans runs), on columns (d + 1, n) and centres shifted
+    alike: the same centres (shifted alike) and labels, by matrix products on blocks of
+    points (see _nearest_blocks).
     """
     xp = get_array_module(columns)
     n = columns.shape[1]
@@ -284,7 +188,7 @@ def _lloyd_step_fast(columns, centers):
         labels[points] = index @ hot  # the one 1 of each column, by a product (no slow argmax)
         partial[points] = block_partial
     if float(sums[:, -1].sum()) != n:  # a point equally near two centres: count it once
-        labels, _ = _nearest_center(columns, centers)
+        labels, _ = _assign(columns, centers)
         sums = (labels == index[:, None]).astype(columns.dtype) @ columns.T
     counts = sums[:, -1]
     new = sums[:, :-1] / xp.maximum(counts, 1)[:, None]
@@ -296,6 +200,125 @@ def _lloyd_step_fast(columns, centers):
     return new, labels
 
 
+# ---- the public functions ----
+
+
+@checked(X=Samples())
+def row_sq_norms(X):
+    """|x|² of every row of X.
+
+    Parameters
+    ----------
+    X : array (n, d)
+
+    Returns
+    -------
+    array (n,) on X's device
+    """
+    return get_array_module(X).einsum("ij,ij->i", X, X)
+
+
+@checked(X=Samples(), centers=Centres())
+def nearest_center(X, centers):
+    """Each row's nearest centre (the first, on a tie) and its squared distance to it.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    centers : array (k, d), on X's device
+
+    Returns
+    -------
+    labels : int64 array (n,), in [0, k)
+    distances : array (n,) of squared distances |x_n - c_{labels[n]}|² (>= 0)
+    """
+    centre = centre_of(X)
+    return _assign(columns_with_ones(X, centre), centers - centre)
+
+
+class _Weights(Check):
+    """Weights (n, k): a finite 2-D float array, >= 0."""
+
+    def __call__(self, value, name, values, xp):
+        R = check_array(value, name, ndim=(2,), xp=xp)
+        if float(R.min()) < 0:
+            raise ValueError(f"{name} must hold non-negative weights")
+        return R
+
+    def device_of(self, value):
+        return value
+
+
+@checked(R=_Weights(), X=Samples(),
+         fallback=Optional(Centres(rows=lambda v: v["R"].shape[1], rows_are="R's k columns")))
+def weighted_means(R, X, *, fallback=None):
+    """Centres c_k = sum_n R[n, k] x_n / sum_n R[n, k] and the weights N_k.
+
+    Parameters
+    ----------
+    R : array (n, k) of non-negative weights (responsibilities), on X's device
+    X : array (n, d)
+    fallback : None or array (k, d): the centre of a column of zero weight (soft k-means
+        keeps a centre no point shares in where it is); None: such a column is an error,
+        its mean being undefined
+
+    Returns
+    -------
+    centres : array (k, d)
+    weights : array (k,), N_k = sum_n R[n, k]
+    """
+    xp = get_array_module(X)
+    if R.shape[0] != X.shape[0]:
+        raise ValueError(f"R must have one row per row of X ({X.shape[0]}), got shape {R.shape}")
+    R = R.astype(X.dtype, copy=False)
+    counts = R.sum(axis=0)
+    alive = counts > 0
+    if fallback is None and not bool(alive.all()):
+        raise ValueError(f"R has a column of zero weight (column {int(xp.argmin(counts))}): "
+                         f"its mean is undefined")
+    Xc, centre = centred(X)
+    means = (R.T @ Xc) / xp.where(alive, counts, 1)[:, None] + centre
+    return (means if fallback is None else xp.where(alive[:, None], means, fallback)), counts
+
+
+@checked(X=Samples(), centers=Centres())
+def lloyd_step(X, centers):
+    """One iteration of Lloyd's algorithm, plainly: assign each row of X to its nearest
+    centre (the first, on a tie), then move each centre to the mean of its rows.
+
+    An empty cluster's centre jumps to the row farthest from its own centre (the next
+    farthest for the next empty one). kmeans runs a tuned version of this step; the tests
+    prove the two equal.
+
+    Parameters
+    ----------
+    X : array (n, d)
+    centers : array (k, d), on X's device, k <= n
+
+    Returns
+    -------
+    new_centers : array (k, d)
+    labels : int64 array (n,), each row's nearest centre before the move
+    """
+    if centers.shape[0] > X.shape[0]:  # some cluster would stay empty, with no row to take
+        raise ValueError(f"centers has {centers.shape[0]} rows, more than X's "
+                         f"{X.shape[0]}: k-means needs k <= n")
+    xp = get_array_module(X)
+    d2 = squared_distances(X, centers)  # (n, k): |x_n - c_j|²
+    labels = d2.argmin(axis=1)  # assign: the nearest centre
+    farthest = None  # rows, far from their centre first: needed only for an empty cluster
+    new = xp.empty_like(centers)
+    for j in range(centers.shape[0]):  # update: each centre to the mean of its rows
+        members = X[labels == j]
+        if members.shape[0]:
+            new[j] = members.mean(axis=0)
+        else:
+            farthest = farthest or iter(xp.argsort(-d2.min(axis=1)).tolist())
+            new[j] = X[next(farthest)]
+    return new, labels
+
+
+@checked(X=Samples(), k=K, seed=Seed())
 def kmeans_plusplus(X, k, seed=0):
     """k initial centres drawn from the rows of X: the first uniformly, each next one with
     probability proportional to its squared distance to the nearest chosen one.
@@ -313,16 +336,9 @@ def kmeans_plusplus(X, k, seed=0):
     -------
     array (k, d): rows of X, on X's device
     """
-    X = check_X(X)
-    k = check_k(k, X.shape[0])
+    xp = get_array_module(X)
     rng = rng_from(seed)
     Xc, _ = centred(X)
-    return X[_kmeans_plusplus_rows(Xc, k, rng)]
-
-
-def _kmeans_plusplus_rows(Xc, k, rng):
-    """The indices (an array on Xc's device, (k,)) of k-means++'s rows of centred data."""
-    xp = get_array_module(Xc)
     norms = (Xc * Xc).sum(axis=1)
 
     def to_row(i):  # |x - x_i|² for every row x, clipped at 0
@@ -340,7 +356,7 @@ def _kmeans_plusplus_rows(Xc, k, rng):
             pick = int(rng.integers(Xc.shape[0]))
         chosen.append(min(pick, Xc.shape[0] - 1))
         nearest = xp.minimum(nearest, to_row(chosen[-1]))
-    return xp.asarray(chosen)
+    return X[xp.asarray(chosen)]
 
 
 @dataclass(frozen=True)
@@ -355,6 +371,25 @@ class KMeansResult:
     n_iter: int
 
 
+class _Init(Check):
+    """"k-means++" or an array of k initial centres like X's rows."""
+
+    centres = Centres(rows=lambda v: v["k"], rows_are="k")
+
+    def __call__(self, value, name, values, xp):
+        if isinstance(value, str):
+            if value != "k-means++":
+                raise ValueError(f"init must be 'k-means++' or an array of centres, got "
+                                 f"{value!r}")
+            return value
+        return self.centres(value, name, values, xp)
+
+    def device_of(self, value):
+        return None if isinstance(value, str) else value
+
+
+@checked(X=Samples(), k=K, init=_Init(), n_init=Int(), max_iter=Int(), tol=Real(low=0.0),
+         seed=Seed())
 def kmeans(X, k, *, init="k-means++", n_init=4, max_iter=300, tol=1e-4, seed=0):
     """k-means by Lloyd's algorithm, the best of n_init restarts (lowest inertia).
 
@@ -365,7 +400,7 @@ def kmeans(X, k, *, init="k-means++", n_init=4, max_iter=300, tol=1e-4, seed=0):
     init : "k-means++" or an array of shape (k, d) of initial centres (then one run), on X's
         device
     n_init : int >= 1, restarts from different k-means++ draws
-    max_iter : int >= 1
+    max_iter : int >= 1, the most Lloyd iterations of a run
     tol : float >= 0: stop when the labels no longer change, or when the squared centre
         shift is at most tol times the mean variance of X's columns (scikit-learn's rule)
     seed : int >= 0, numpy Generator or None, for the k-means++ draws (made on the host, so
@@ -376,50 +411,33 @@ def kmeans(X, k, *, init="k-means++", n_init=4, max_iter=300, tol=1e-4, seed=0):
     KMeansResult: centers (k, d), labels (n,) and inertia of the final centres, n_iter.
     The inertia is sum_n |x_n - c_{labels[n]}|², summed from the differences.
     """
-    X = check_X(X)
-    k = check_k(k, X.shape[0])
+    centre = centre_of(X, check=False)  # overflow: checked on the inertia, below
+    columns = columns_with_ones(X, centre)  # X - centre, as columns
     if isinstance(init, str):
-        if init != "k-means++":
-            raise ValueError(f"init must be 'k-means++' or an array of centres, got {init!r}")
-        n_init = check_int(n_init, "n_init")
         rng = rng_from(seed)
-    else:
-        init = check_centers(init, X)
-        if init.shape[0] != k:
-            raise ValueError(f"init must have k = {k} rows, got shape {init.shape}")
-    max_iter = check_int(max_iter, "max_iter")
-    tol = check_real(tol, "tol", low=0.0)
-    centre = centre_of(X, check=False)  # overflow: checked on the inertia, in _kmeans
-    columns = _columns_with_ones(X, centre)  # X - centre, as columns
-    if isinstance(init, str):
-        starts = (columns[:-1, _kmeans_plusplus_rows(columns[:-1].T, k, rng)].T
-                  for _ in range(n_init))
+        starts = (kmeans_plusplus(columns[:-1].T, k, seed=rng) for _ in range(n_init))
     else:
         starts = [init - centre]
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow raises at the end
-        return _kmeans(columns, centre, starts, max_iter, tol)
-
-
-def _kmeans(columns, centre, starts, max_iter, tol):
-    """Lloyd's algorithm from each start (centred like columns); the fit of lowest inertia."""
-    threshold = tol * float(columns[:-1].var(axis=1).mean())  # X's column variances
-    best = None
-    for centers in starts:
-        labels, n_iter, converged = None, 0, False
-        while n_iter < max_iter and not converged:
-            new, new_labels = _lloyd_step_fast(columns, centers)
-            stable = labels is not None and bool((new_labels == labels).all())
-            converged = stable or float(((new - centers) ** 2).sum()) <= threshold
-            centers, labels, n_iter = new, new_labels, n_iter + 1
-        labels, inertia = _nearest_center(columns, centers, inertia=True)
-        if not (np.isfinite(inertia) and np.isfinite(threshold)):
-            raise ValueError(f"X spreads too far for squared distances in {columns.dtype} "
-                             f"(they overflow): rescale it")
-        if best is None or inertia < best.inertia:
-            best = KMeansResult(centers, labels, inertia, n_iter)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow raises below
+        threshold = tol * float(columns[:-1].var(axis=1).mean())  # X's column variances
+        best = None
+        for centers in starts:  # Lloyd's algorithm from each start, by the tuned step
+            labels, n_iter, converged = None, 0, False
+            while n_iter < max_iter and not converged:
+                new, new_labels = _lloyd_step_fast(columns, centers)
+                stable = labels is not None and bool((new_labels == labels).all())
+                converged = stable or float(((new - centers) ** 2).sum()) <= threshold
+                centers, labels, n_iter = new, new_labels, n_iter + 1
+            labels, inertia = _assign(columns, centers, inertia=True)
+            if not (np.isfinite(inertia) and np.isfinite(threshold)):
+                raise ValueError(f"X spreads too far for squared distances in {X.dtype} "
+                                 f"(they overflow): rescale it")
+            if best is None or inertia < best.inertia:
+                best = KMeansResult(centers, labels, inertia, n_iter)
     return KMeansResult(best.centers + centre, best.labels, best.inertia, best.n_iter)
 
 
+@checked(X=Samples(), centers=Centres(), stiffness=Real(low=0.0))
 def soft_assignments(X, centers, stiffness):
     """Responsibilities r[n, k] = exp(-β |x_n - c_k|²) / sum_j exp(-β |x_n - c_j|²).
 
@@ -436,22 +454,34 @@ def soft_assignments(X, centers, stiffness):
     -------
     array (n, k), each row non-negative and summing to 1
     """
-    X = check_X(X)
-    centers = check_centers(centers, X, "centers")
-    stiffness = check_real(stiffness, "stiffness", low=0.0)
-    Xc, centre = centred(X)
-    return _soft_assignments(Xc, centers - centre, stiffness)
-
-
-def _soft_assignments(X, centers, stiffness):
     xp = get_array_module(X)
-    d2 = squared_distances_core(X, centers)
+    d2 = squared_distances(X, centers)
     logits = d2.min(axis=1, keepdims=True) - d2  # <= 0, and 0 at the nearest centre
     logits *= stiffness  # may reach -inf for a huge β: exp gives 0, never NaN
     R = xp.exp(logits, out=logits)
     return R / R.sum(axis=1, keepdims=True)
 
 
+@dataclass(frozen=True)
+class SoftKMeansResult:
+    """The centres (k, d) and the responsibilities (n, k) at those centres (each row summing
+    to 1), both on X's device, and the number of iterations run. backend.to_device(result,
+    "cpu") moves it whole. Unpacking it as (centers, R, n_iter), as the tuple soft_kmeans
+    returned before, works for one release with a DeprecationWarning."""
+
+    centers: object
+    responsibilities: object
+    n_iter: int
+
+    def __iter__(self):
+        warnings.warn("soft_kmeans returns a SoftKMeansResult: unpacking it as (centers, R, "
+                      "n_iter) will stop working in the next release; use .centers, "
+                      ".responsibilities and .n_iter", DeprecationWarning, stacklevel=2)
+        return iter((self.centers, self.responsibilities, self.n_iter))
+
+
+@checked(X=Samples(), init=Centres(), stiffness=Real(low=0.0), max_iter=Int(),
+         tol=Real(low=0.0))
 def soft_kmeans(X, init, stiffness, *, max_iter=500, tol=1e-10):
     """Soft k-means: alternate responsibilities (soft_assignments) and responsibility-
     weighted means until the squared centre shift is at most tol.
@@ -464,30 +494,25 @@ def soft_kmeans(X, init, stiffness, *, max_iter=500, tol=1e-10):
     X : array (n, d)
     init : array (k, d) of initial centres, on X's device
     stiffness : float >= 0, β
-    max_iter : int >= 1
+    max_iter : int >= 1, the most iterations
     tol : float >= 0
 
     Returns
     -------
-    centers : array (k, d)
-    R : array (n, k) of responsibilities (rows sum to 1)
-    n_iter : int, iterations run
+    SoftKMeansResult: centers (k, d), responsibilities (n, k) (rows sum to 1), n_iter
     """
-    X = check_X(X)
-    centers = check_centers(init, X)
-    stiffness = check_real(stiffness, "stiffness", low=0.0)
-    max_iter = check_int(max_iter, "max_iter")
-    tol = check_real(tol, "tol", low=0.0)
-    Xc, centre = centred(X)
-    centers = centers - centre
+    Xc, centre = centred(X)  # shifted once: the calls below then shift by 0 (no copy)
+    centers = init - centre
     n_iter, shift = 0, np.inf
     while n_iter < max_iter and shift > tol:
-        new, _ = _weighted_means(_soft_assignments(Xc, centers, stiffness), Xc, centers)
+        R = soft_assignments(Xc, centers, stiffness)
+        new, _ = weighted_means(R, Xc, fallback=centers)
         shift = float(((new - centers) ** 2).sum())
         centers, n_iter = new, n_iter + 1
-    return centers + centre, _soft_assignments(Xc, centers, stiffness), n_iter
+    return SoftKMeansResult(centers + centre, soft_assignments(Xc, centers, stiffness), n_iter)
 
 
+@checked(X=Samples(min_samples=2), labels=Labels(n_samples=lambda v: v["X"].shape[0]))
 def silhouette_samples(X, labels):
     """Silhouette of every row: s_i = (b_i - a_i) / max(a_i, b_i), a_i the mean distance
     from x_i to the other members of its cluster, b_i to the members of the nearest other
@@ -503,9 +528,7 @@ def silhouette_samples(X, labels):
     -------
     array (n,) of silhouettes in [-1, 1]
     """
-    X = check_X(X, min_samples=2)
     xp = get_array_module(X)
-    labels = check_labels(labels, "labels", n_samples=X.shape[0], xp=xp)
     _, labels = xp.unique(labels, return_inverse=True)
     labels = labels.reshape(-1)
     k = int(labels.max()) + 1
@@ -517,7 +540,7 @@ def silhouette_samples(X, labels):
     counts = R.sum(axis=0)
     sums = xp.empty((n, k), dtype=X.dtype)
     for rows in row_blocks(n, n):
-        d2 = squared_distances_core(Xc[rows], Xc)
+        d2 = squared_distances(Xc[rows], Xc)
         own = xp.arange(rows.stop - rows.start)
         d2[own, own + rows.start] = 0  # a point's distance to itself, exactly
         sums[rows] = xp.sqrt(d2) @ R
@@ -531,6 +554,7 @@ def silhouette_samples(X, labels):
     return xp.where(own_size > 1, xp.clip(s, -1, 1), 0)
 
 
+@checked(X=Samples())
 def pairwise_distances(X):
     """Euclidean distances between all rows of X, from the differences (no cancellation).
 
@@ -542,10 +566,6 @@ def pairwise_distances(X):
     -------
     array (n, n), symmetric, 0 on the diagonal
     """
-    return _pairwise_distances(check_X(X))
-
-
-def _pairwise_distances(X):
     xp = get_array_module(X)
     n, d = X.shape
     D = xp.empty((n, n), dtype=X.dtype)
@@ -555,16 +575,37 @@ def _pairwise_distances(X):
     return D
 
 
-def _check_distances(value, name, xp, positive=False):
-    """value as a finite array of rank 0 or 1 on xp, >= 0 (> 0 when positive)."""
-    arr = check_array(value, name, ndim=(0, 1), xp=xp)
-    low = float(arr.min())
-    if low < 0 or (positive and low == 0):
-        raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}, "
-                         f"got a minimum of {low:g}")
-    return arr
+class _Distances(Check):
+    """A finite array of rank 0 or 1 (a number when scalar), >= 0 (> 0 when positive); with
+    same_length, of the length of those earlier arguments that are arrays."""
+
+    def __init__(self, positive=False, scalar=False, same_length=()):
+        self.positive, self.scalar, self.same_length = positive, scalar, same_length
+
+    def __call__(self, value, name, values, xp):
+        arr = check_array(value, name, ndim=(0, 1), xp=xp)
+        low = float(arr.min())
+        if low < 0 or (self.positive and low == 0):
+            raise ValueError(f"{name} must be {'positive' if self.positive else 'non-negative'}"
+                             f", got a minimum of {low:g}")
+        if self.scalar and arr.ndim:
+            raise ValueError(f"{name} must be a number, got shape {arr.shape}")
+        if self.same_length:
+            named = (*self.same_length, name)
+            lengths = {a.shape for a in (*(values[n] for n in self.same_length), arr) if a.ndim}
+            if len(lengths) > 1:
+                raise ValueError(f"{', '.join(named[:-1])} and {named[-1]} must have one "
+                                 f"length, got shapes {sorted(lengths)}")
+        return arr
+
+    def device_of(self, value):
+        return value
 
 
+@checked(method=Choice(*LINKAGES), d_ki=_Distances(), d_kj=_Distances(),
+         d_ij=_Distances(scalar=True), n_i=_Distances(positive=True, scalar=True),
+         n_j=_Distances(positive=True, scalar=True),
+         n_k=_Distances(positive=True, same_length=("d_ki", "d_kj")))
 def lance_williams(method, d_ki, d_kj, d_ij, n_i, n_j, n_k):
     """Distance from every cluster k to the merger of clusters i and j, from the old distances.
 
@@ -580,22 +621,6 @@ def lance_williams(method, d_ki, d_kj, d_ij, n_i, n_j, n_k):
     -------
     array (m,) (0-d for numbers) of distances from each k to i ∪ j, on the arguments' device
     """
-    method = check_choice(method, "method", LINKAGES)
-    xp = array_module(d_ki=d_ki, d_kj=d_kj, d_ij=d_ij, n_i=n_i, n_j=n_j, n_k=n_k)
-    args = {"d_ki": (d_ki, False), "d_kj": (d_kj, False), "d_ij": (d_ij, False),
-            "n_i": (n_i, True), "n_j": (n_j, True), "n_k": (n_k, True)}
-    checked = {name: _check_distances(v, name, xp, positive) for name, (v, positive)
-               in args.items()}
-    for name in ("d_ij", "n_i", "n_j"):
-        if checked[name].ndim:
-            raise ValueError(f"{name} must be a number, got shape {checked[name].shape}")
-    lengths = {checked[name].shape for name in ("d_ki", "d_kj", "n_k") if checked[name].ndim}
-    if len(lengths) > 1:
-        raise ValueError(f"d_ki, d_kj and n_k must have one length, got shapes {sorted(lengths)}")
-    return _lance_williams(method, *checked.values())
-
-
-def _lance_williams(method, d_ki, d_kj, d_ij, n_i, n_j, n_k):
     xp = get_array_module(d_ki, d_kj)
     if method == "single":
         return xp.minimum(d_ki, d_kj)
@@ -610,6 +635,7 @@ def _lance_williams(method, d_ki, d_kj, d_ij, n_i, n_j, n_k):
     return xp.sqrt(xp.maximum(rise, 0))
 
 
+@checked(X=Samples(min_samples=2), method=Choice(*LINKAGES))
 def linkage(X, method="ward"):
     """Agglomerative clustering: start with every row alone and merge the two closest clusters,
     n - 1 times, updating the distances by the Lance-Williams formula. O(n^3): for teaching.
@@ -627,11 +653,9 @@ def linkage(X, method="ward"):
     and fcluster): row t merges clusters Z[t, 0] < Z[t, 1] at height Z[t, 2] into cluster
     n + t of Z[t, 3] rows.
     """
-    X = check_X(X, min_samples=2)
-    method = check_choice(method, "method", LINKAGES)
     xp = get_array_module(X)
     n = X.shape[0]
-    D = _pairwise_distances(X)
+    D = pairwise_distances(X)
     D[xp.arange(n), xp.arange(n)] = xp.inf  # never merge a cluster with itself
     size = xp.ones(n, dtype=X.dtype)
     cluster = list(range(n))  # the number of the cluster held in each row of D
@@ -639,7 +663,7 @@ def linkage(X, method="ward"):
     for t in range(n - 1):
         i, j = sorted(divmod(int(D.argmin()), n))
         height = D[i, j]
-        merged = _lance_williams(method, D[i], D[j], height, size[i], size[j], size)
+        merged = lance_williams(method, D[i], D[j], height, size[i], size[j], size)
         Z[t] = [*sorted((cluster[i], cluster[j])), float(height), float(size[i] + size[j])]
         D[i], D[:, i] = merged, merged  # row i now holds the merger ...
         D[j], D[:, j] = xp.inf, xp.inf  # ... and row j is gone

@@ -9,28 +9,68 @@ of largest magnitude of each component is positive), so both methods, and scikit
 """
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_array, check_choice, check_int
+from ._checks import (
+    Array,
+    Choice,
+    Custom,
+    Instance,
+    Int,
+    Optional,
+    check_array,
+    check_fields,
+    checked,
+)
 from .backend import get_array_module
 from .stats import mean_cov
 
 METHODS = ("eig", "svd")
 
 
-class PCAResult(NamedTuple):
+def _same_features(components, name, values, xp):
+    """components (k, d) checked, with d the features of the mean checked before it."""
+    components = check_array(components, name, ndim=(2,), xp=xp)
+    d = values["mean"].shape[0]
+    if components.shape[1] != d:
+        raise ValueError(f"{name} has {components.shape[1]} features, "
+                         f"{name.rsplit('.', 1)[0]}.mean {d}")
+    return components
+
+
+@dataclass(frozen=True)
+class PCAResult:
     """A fitted PCA: mean (d,), components (k, d) with orthonormal rows, the variance along
     each, explained_variance (k,) (divisor n - 1, as scikit-learn), and its share of the total
-    variance, explained_variance_ratio (k,)."""
+    variance, explained_variance_ratio (k,). Made by hand (from lists, say), its fields are
+    checked and made arrays on one device."""
 
     mean: object
     components: object
     explained_variance: object
     explained_variance_ratio: object
 
+    def __post_init__(self):
+        check_fields(self, mean=Array(ndim=(1,)),
+                     components=Custom(_same_features, values=True, device_of=lambda c: c),
+                     explained_variance=Array(ndim=(1,)),
+                     explained_variance_ratio=Array(ndim=(1,)))
 
+
+def _enough_samples(X, name):
+    X = check_array(X, name, ndim=(2,))
+    if len(X) < 2:
+        raise ValueError(f"{name} must have at least 2 samples to have a covariance, got "
+                         f"{len(X)}")
+    return X
+
+
+@checked(X=Custom(_enough_samples, device_of=lambda X: X),
+         n_components=Optional(Int(high=lambda v: min(v["X"].shape),
+                                   high_is="min(n_samples, n_features)")),
+         method=Choice(*METHODS))
 def pca(X, n_components=None, method="eig"):
     """Principal components of X: the top-k eigenvectors of its covariance, or the top-k
     right singular vectors of X - x̄ (the same vectors: Xcᵀ Xc / (n-1) = V S² Vᵀ / (n-1)).
@@ -47,19 +87,9 @@ def pca(X, n_components=None, method="eig"):
     PCAResult: mean (d,), components (k, d), explained_variance (k,), descending, and
     explained_variance_ratio (k,), on X's device.
     """
-    X = check_array(X, "X", ndim=(2,))
-    n, d = X.shape
-    if n < 2:
-        raise ValueError(f"X must have at least 2 samples to have a covariance, got {n}")
-    k = min(n, d) if n_components is None else check_int(
-        n_components, "n_components", high=min(n, d),
-        high_is="min(n_samples, n_features)")
-    return _pca(X, k, check_choice(method, "method", METHODS))
-
-
-def _pca(X, k, method):
     xp = get_array_module(X)
-    U, exponent = _unit(X)  # X / 2^exponent, exact: no covariance under- or overflows
+    k = min(X.shape) if n_components is None else n_components
+    U, exponent = power_of_two_scale(X)  # X / 2^exponent, exact: no covariance under- or overflows
     mean = U.mean(axis=0)
     centred = U - mean
     residual = centred.mean(axis=0)  # what rounding left of a large offset's mean (1e12 + x)
@@ -86,10 +116,24 @@ def _pca(X, k, method):
     return PCAResult(xp.ldexp(mean, exponent), components, variance, ratio)
 
 
-def _unit(X):
-    """(X / 2ᵉ, e), e chosen to bring the largest |entry| into [1, 2): exact, only the
-    exponent changes (e = 0 for data already there, or all zero). Data at 1e-200 or 1e200
-    then neither underflow nor overflow in a product of two entries."""
+@checked(X=Array(ndim=None))
+def power_of_two_scale(X):
+    """X divided by the power of two 2ᵉ that brings its largest |entry| into [1, 2): exact,
+    only the exponent changes (e = 0 for data already there, or all zero), unless an entry
+    falls below the smallest normal float (entries spread over more than about 300 orders
+    of magnitude). Data at 1e-200 or
+    1e200 then neither underflow nor overflow in a product of two entries, and a result that
+    does not depend on the scale (PCA's components, t-SNE's affinities) is computed on it.
+
+    Parameters
+    ----------
+    X : finite array of any shape.
+
+    Returns
+    -------
+    (U, e): U = X / 2ᵉ, of X's shape, dtype and device, max |U| in [1, 2) (or all 0); e an
+    int.
+    """
     xp = get_array_module(X)
     peak = float(xp.abs(X).max())
     e = math.frexp(peak)[1] - 1 if peak > 0 else 0
@@ -104,17 +148,7 @@ def _flip_signs(components):
     return components * xp.where(signs == 0, 1, signs)[:, None]
 
 
-def _check_fit(fit):
-    """fit as a PCAResult of arrays on one device: mean (d,), components (k, d)."""
-    if not isinstance(fit, PCAResult):
-        raise TypeError(f"fit must be a PCAResult from pca(), got {type(fit).__name__}")
-    mean = check_array(fit.mean, "fit.mean", ndim=(1,))
-    components = check_array(fit.components, "fit.components", ndim=(2,),
-                             xp=get_array_module(mean))
-    if components.shape[1] != mean.shape[0]:
-        raise ValueError(f"fit.components has {components.shape[1]} features, fit.mean "
-                         f"{mean.shape[0]}")
-    return fit._replace(mean=mean, components=components)
+FIT = Instance(PCAResult, what="a PCAResult from pca()", device_of=lambda fit: fit.mean)
 
 
 def _finite(result, name, what):
@@ -124,6 +158,23 @@ def _finite(result, name, what):
     return result
 
 
+def _fitted_features(X, name, values, xp):
+    X = check_array(X, name, ndim=(2,), xp=xp)
+    d = values["fit"].components.shape[1]
+    if X.shape[1] != d:
+        raise ValueError(f"{name} has {X.shape[1]} features, the PCA was fitted on {d}")
+    return X
+
+
+def _at_most_k(Z, name, values, xp):
+    Z = check_array(Z, name, ndim=(2,), xp=xp)
+    k = len(values["fit"].components)
+    if Z.shape[1] > k:
+        raise ValueError(f"{name} has {Z.shape[1]} coordinates, the PCA has {k} components")
+    return Z
+
+
+@checked(fit=FIT, X=Custom(_fitted_features, values=True, device_of=lambda X: X))
 def pca_transform(fit, X):
     """The coordinates of X along the components: Z = (X - x̄) Vₖᵀ.
 
@@ -135,16 +186,12 @@ def pca_transform(fit, X):
     -------
     (n_samples, k) array.
     """
-    fit = _check_fit(fit)
-    X = check_array(X, "X", ndim=(2,), xp=get_array_module(fit.mean))
-    if X.shape[1] != fit.components.shape[1]:
-        raise ValueError(f"X has {X.shape[1]} features, the PCA was fitted on "
-                         f"{fit.components.shape[1]}")
     with np.errstate(over="ignore", invalid="ignore"):
         Z = (X - fit.mean) @ fit.components.T
     return _finite(Z, "X", "its coordinates")
 
 
+@checked(fit=FIT, Z=Custom(_at_most_k, values=True, device_of=lambda Z: Z))
 def pca_reconstruct(fit, Z):
     """Back to data space from k coordinates: X̂ = x̄ + Z Vₖ, the projection of X onto the
     affine subspace through x̄ spanned by the components (the best rank-k fit in squared
@@ -159,16 +206,21 @@ def pca_reconstruct(fit, Z):
     -------
     (n_samples, n_features) array.
     """
-    fit = _check_fit(fit)
-    Z = check_array(Z, "Z", ndim=(2,), xp=get_array_module(fit.mean))
-    k = len(fit.components)
-    if Z.shape[1] > k:
-        raise ValueError(f"Z has {Z.shape[1]} coordinates, the PCA has {k} components")
     with np.errstate(over="ignore", invalid="ignore"):
         X = fit.mean + Z @ fit.components[:Z.shape[1]]
     return _finite(X, "Z", "the reconstructions")
 
 
+def _same_space(B, name, values, xp):
+    B = check_array(B, name, ndim=(2,), xp=xp)
+    A = values["A"]
+    if A.shape[1] != B.shape[1]:
+        raise ValueError(f"A and B must live in one space: A has {A.shape[1]} columns, B "
+                         f"{B.shape[1]}")
+    return B
+
+
+@checked(A=Array(ndim=(2,)), B=Custom(_same_space, values=True, device_of=lambda B: B))
 def principal_angles(A, B):
     """The principal angles between the subspaces spanned by the rows of A and of B.
 
@@ -187,12 +239,16 @@ def principal_angles(A, B):
     (min(rank A, rank B),) array of angles in radians, ascending, in [0, π/2]; all 0 when
     one subspace contains the other. A ValueError when A or B spans only the zero vector.
     """
-    A = check_array(A, "A", ndim=(2,))
-    B = check_array(B, "B", ndim=(2,), xp=get_array_module(A))
-    if A.shape[1] != B.shape[1]:
-        raise ValueError(f"A and B must live in one space: A has {A.shape[1]} columns, B "
-                         f"{B.shape[1]}")
-    return _principal_angles(_span(A, "A"), _span(B, "B"))
+    xp = get_array_module(A)
+    qa, qb = _span(A, "A"), _span(B, "B")
+    if qa.shape[1] < qb.shape[1]:
+        qa, qb = qb, qa  # the sines come from the smaller basis's residual
+    product = qa.T @ qb
+    cosines = xp.linalg.svd(product, compute_uv=False)  # descending: angles ascending
+    sines = xp.linalg.svd(qb - qa @ product, compute_uv=False)[::-1]  # ascending
+    small = cosines * cosines >= 0.5  # below 45°: the sine is the accurate one
+    return xp.where(small, xp.arcsin(xp.clip(sines, 0.0, 1.0)),
+                    xp.arccos(xp.clip(cosines, 0.0, 1.0)))
 
 
 def _span(A, name):
@@ -208,14 +264,3 @@ def _span(A, name):
     rank = int((s > s[0] * max(rows.shape) * xp.finfo(s.dtype).eps).sum())
     return vectors[:, :rank]
 
-
-def _principal_angles(qa, qb):
-    xp = get_array_module(qa)
-    if qa.shape[1] < qb.shape[1]:
-        qa, qb = qb, qa  # the sines come from the smaller basis's residual
-    product = qa.T @ qb
-    cosines = xp.linalg.svd(product, compute_uv=False)  # descending: angles ascending
-    sines = xp.linalg.svd(qb - qa @ product, compute_uv=False)[::-1]  # ascending
-    small = cosines * cosines >= 0.5  # below 45°: the sine is the accurate one
-    return xp.where(small, xp.arcsin(xp.clip(sines, 0.0, 1.0)),
-                    xp.arccos(xp.clip(cosines, 0.0, 1.0)))

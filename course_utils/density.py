@@ -8,24 +8,31 @@ else a DeviceMismatchError names the argument.
 """
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._blocks import BLOCK, centre_of, centred, check_k, check_X, row_blocks
+from . import numerics
+from ._blocks import BLOCK, K, Samples, centre_of, centred, row_blocks
 from ._checks import (
+    Check,
+    Choice,
+    Int,
+    Optional,
+    Real,
+    Seed,
     check_array,
     check_choice,
     check_device,
+    check_fields,
     check_int,
     check_int_array,
     check_real,
-    check_seed,
+    checked,
     rng_from,
 )
 from .backend import get_array_module
-from .clustering import _columns_with_ones, _kmeans, _kmeans_plusplus_rows
+from .clustering import kmeans, kmeans_plusplus
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
 KERNELS = ("gaussian", "epanechnikov")
@@ -33,51 +40,16 @@ RULES = ("scott", "silverman")
 KDE_BLOCK = 1 << 16  # entries of a block of kernel values: 512 KiB of float64, in cache
 
 
-def logsumexp(a, axis):
-    """log(sum(exp(a))) along axis, without overflow: the largest term is factored out.
-
-    Parameters
-    ----------
-    a : array of at least one axis (NaN is refused; -inf, log 0, is welcome)
-    axis : int, the axis summed over
-
-    Returns
-    -------
-    array of a's shape less that axis; -inf where every term is -inf, +inf where one is
-    """
-    xp = get_array_module(a)
-    arr = xp.asarray(a)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"a must be a real array, got dtype {arr.dtype}")
-    arr = arr.astype(xp.float64) if arr.dtype.kind != "f" else arr
-    if arr.size == 0:
-        raise ValueError(f"a is empty (shape {arr.shape})")
-    if bool(xp.isnan(arr).any()):
-        raise ValueError("a contains NaN")
-    if arr.ndim == 0:
-        raise ValueError("a must have at least one axis, got a 0-D array")
-    axis = check_int(axis, "axis", low=-arr.ndim, high=arr.ndim - 1)
-    return _logsumexp(arr, axis)
-
-
-def _logsumexp(a, axis, *, overwrite=False):
-    """logsumexp without checks. With overwrite, a is used as scratch space."""
-    xp = get_array_module(a)
-    peak = a.max(axis=axis, keepdims=True)
-    peak = xp.where(xp.isfinite(peak), peak, 0)  # a row of -inf gives -inf, not NaN
-    a = a if overwrite else a.copy()
-    a -= peak
-    with np.errstate(divide="ignore"):  # log 0 = -inf for a row of -inf: the right answer
-        return xp.log(xp.exp(a, out=a).sum(axis=axis)) + peak.squeeze(axis)
-
-
 @dataclass(frozen=True)
 class Mixture:
     """A Gaussian mixture: weights (k,), means (k, d) and covariances, of shape (k, d, d) when
     covariance_type is "full", (k, d) for "diag" and (k,) for "spherical" (sigma_k^2 I).
     The arrays live on one device; backend.to_device(mixture, "gpu" | "cpu") moves them all.
-    The arrays are checked where the mixture is used (weights >= 0 summing to 1, covariances
-    positive definite); an unknown covariance_type is an error at once."""
+    An unknown covariance_type is an error at once. The arrays are checked where the mixture
+    meets data (the functions that take one declare it), for that is where their device,
+    dtype and dimension are known: on the data's device, weights >= 0 summing to 1, means
+    with the data's d columns, covariances symmetric (full, then positive definite by their
+    Cholesky factor where they are used) or positive (diag, spherical)."""
 
     weights: object
     means: object
@@ -85,7 +57,7 @@ class Mixture:
     covariance_type: str = "full"
 
     def __post_init__(self):
-        check_choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
+        check_fields(self, covariance_type=Choice(*COVARIANCE_TYPES))
 
     @property
     def n_parameters(self):
@@ -99,41 +71,52 @@ def _sum_tolerance(dtype):
     return 1e-6 if np.dtype(dtype).itemsize >= 8 else 1e-3
 
 
-def _check_mixture(mixture, X, name="mixture"):
-    """mixture, checked against data X (n, d): its arrays on X's device, of X's dtype and of
-    consistent shapes, weights >= 0 summing to 1, variances > 0 (full covariances are
-    checked for positive definiteness by their Cholesky factor, where they are used)."""
-    if not isinstance(mixture, Mixture):
-        raise TypeError(f"{name} must be a Mixture, got {type(mixture).__name__}")
-    xp = get_array_module(X)
-    for field in ("weights", "means", "covariances"):
-        check_device(getattr(mixture, field), f"{name}.{field}", xp)
-    check_choice(mixture.covariance_type, f"{name}.covariance_type", COVARIANCE_TYPES)
-    w = check_array(mixture.weights, f"{name}.weights", ndim=(1,), xp=xp).astype(X.dtype)
-    k, d = w.shape[0], X.shape[1]
-    mu = check_array(mixture.means, f"{name}.means", ndim=(2,), xp=xp).astype(X.dtype)
-    if mu.shape != (k, d):
-        raise ValueError(f"{name}.means must have shape {(k, d)} (k weights, X's d columns), "
-                         f"got {mu.shape}")
-    shape = {"full": (k, d, d), "diag": (k, d), "spherical": (k,)}[mixture.covariance_type]
-    cov = check_array(mixture.covariances, f"{name}.covariances", ndim=(len(shape),), xp=xp)
-    cov = cov.astype(X.dtype)
-    if cov.shape != shape:
-        raise ValueError(f"{name}.covariances must have shape {shape} for "
-                         f"{mixture.covariance_type!r}, got {cov.shape}")
-    if float(w.min()) < 0 or abs(float(w.sum()) - 1) > _sum_tolerance(X.dtype):
-        raise ValueError(f"{name}.weights must be >= 0 and sum to 1, got sum "
-                         f"{float(w.sum()):g}")
-    if mixture.covariance_type == "full":
-        if not bool(xp.allclose(cov, cov.transpose(0, 2, 1), rtol=1e-6, atol=0)):
-            raise ValueError(f"{name}.covariances must be symmetric")
-    elif float(cov.min()) <= 0:
-        raise ValueError(f"{name}.covariances must be positive, got a minimum of "
-                         f"{float(cov.min()):g}")
-    return Mixture(w, mu, cov, mixture.covariance_type)
+class _MixtureFor(Check):
+    """A Mixture to meet the data X (n, d): its arrays on X's device, converted to X's dtype,
+    of consistent shapes, weights >= 0 summing to 1, variances > 0 (full covariances are
+    checked for positive definiteness by their Cholesky factor, where they are used). With
+    like_fit, also of fit_mixture's k and covariance_type."""
 
+    def __init__(self, like_fit=False):
+        self.like_fit = like_fit
 
-_FROM_USER = " (mixture.covariances)"  # where a singular covariance of a user's mixture comes from
+    def __call__(self, mixture, name, values, xp):
+        if self.like_fit and not isinstance(mixture, Mixture):
+            raise TypeError(f"{name} must be None or a Mixture, got {type(mixture).__name__}")
+        if not isinstance(mixture, Mixture):
+            raise TypeError(f"{name} must be a Mixture, got {type(mixture).__name__}")
+        X = values["X"]
+        xp = get_array_module(X)
+        for field in ("weights", "means", "covariances"):
+            check_device(getattr(mixture, field), f"{name}.{field}", xp)
+        check_choice(mixture.covariance_type, f"{name}.covariance_type", COVARIANCE_TYPES)
+        w = check_array(mixture.weights, f"{name}.weights", ndim=(1,), xp=xp).astype(X.dtype)
+        k, d = w.shape[0], X.shape[1]
+        mu = check_array(mixture.means, f"{name}.means", ndim=(2,), xp=xp).astype(X.dtype)
+        if mu.shape != (k, d):
+            raise ValueError(f"{name}.means must have shape {(k, d)} (k weights, X's d "
+                             f"columns), got {mu.shape}")
+        shape = {"full": (k, d, d), "diag": (k, d), "spherical": (k,)}[mixture.covariance_type]
+        cov = check_array(mixture.covariances, f"{name}.covariances", ndim=(len(shape),), xp=xp)
+        cov = cov.astype(X.dtype)
+        if cov.shape != shape:
+            raise ValueError(f"{name}.covariances must have shape {shape} for "
+                             f"{mixture.covariance_type!r}, got {cov.shape}")
+        if float(w.min()) < 0 or abs(float(w.sum()) - 1) > _sum_tolerance(X.dtype):
+            raise ValueError(f"{name}.weights must be >= 0 and sum to 1, got sum "
+                             f"{float(w.sum()):g}")
+        if mixture.covariance_type == "full":
+            if not bool(xp.allclose(cov, cov.transpose(0, 2, 1), rtol=1e-6, atol=0)):
+                raise ValueError(f"{name}.covariances must be symmetric")
+        elif float(cov.min()) <= 0:
+            raise ValueError(f"{name}.covariances must be positive, got a minimum of "
+                             f"{float(cov.min()):g}")
+        if self.like_fit and (mu.shape != (values["k"], d)
+                              or mixture.covariance_type != values["covariance_type"]):
+            raise ValueError(f"{name} must be a {values['covariance_type']} Mixture with means "
+                             f"of shape {(values['k'], d)}, got {mixture.covariance_type} and "
+                             f"{mu.shape}")
+        return Mixture(w, mu, cov, mixture.covariance_type)
 
 
 def _shifted(mixture, shift):
@@ -142,20 +125,18 @@ def _shifted(mixture, shift):
                    mixture.covariance_type)
 
 
-def _checked_and_centred(X, mixture):
-    """X and mixture checked, then both shifted by a centre of X: (X - c, shifted mixture)."""
-    X = check_X(X)
-    mixture = _check_mixture(mixture, X)
-    Xc, centre = centred(X)
-    return Xc, _shifted(mixture, centre)
+class _SingularCovariance(ValueError):
+    """A covariance that is not positive definite: which component, and where it came from."""
+
+    def __init__(self, component, origin):
+        self.component = component
+        super().__init__(f"the covariance of component {component} is not positive definite"
+                         f"{origin}: a component collapsed onto too few distinct points; use "
+                         f"reg_covar > 0 (added to every covariance's diagonal) or fewer "
+                         f"components")
 
 
-def _singular(j, what):
-    return ValueError(f"the covariance of component {j} is not positive definite{what}: a "
-                      f"component collapsed onto too few distinct points; use reg_covar > 0 "
-                      f"(added to every covariance's diagonal) or fewer components")
-
-
+@checked(X=Samples(), mixture=_MixtureFor())
 def component_log_densities(X, mixture):
     """log(w_k N(x_n | mu_k, Sigma_k)) for every row x_n of X and component k.
 
@@ -173,13 +154,9 @@ def component_log_densities(X, mixture):
     -------
     array (n, k); -inf in a column of weight 0
     """
-    return _component_log_densities(*_checked_and_centred(X, mixture), _FROM_USER)
-
-
-def _component_log_densities(X, mixture, what=""):
-    """component_log_densities without checks, on X and a mixture shifted alike."""
     xp = get_array_module(X)
-    w, mu, cov = mixture.weights, mixture.means, mixture.covariances
+    X, centre = centred(X)
+    w, mu, cov = mixture.weights, mixture.means - centre, mixture.covariances
     k, d = mu.shape
     if mixture.covariance_type == "full":
         try:
@@ -189,7 +166,7 @@ def _component_log_densities(X, mixture, what=""):
         diagonal = xp.diagonal(chol, axis1=1, axis2=2)
         bad = ~(diagonal > 0).all(axis=1)  # CuPy gives NaN where NumPy raises
         if bool(bad.any()):
-            raise _singular(int(xp.argmax(bad)), what)
+            raise _SingularCovariance(int(xp.argmax(bad)), " (mixture.covariances)")
         inv_t = xp.linalg.inv(chol).transpose(0, 2, 1)  # (k, d, d): L_k^-T
         log_det = 2 * xp.log(diagonal).sum(axis=1)
         side_by_side = inv_t.transpose(1, 0, 2).reshape(d, k * d)
@@ -201,7 +178,7 @@ def _component_log_densities(X, mixture, what=""):
     else:  # diagonal: sum_j (x_j - mu_kj)^2 / var_kj, by expanding the square
         var = cov if mixture.covariance_type == "diag" else cov[:, None] * xp.ones(d, X.dtype)
         if not bool((var > 0).all()):
-            raise _singular(int(xp.argmin(var.min(axis=1))), what)
+            raise _SingularCovariance(int(xp.argmin(var.min(axis=1))), " (mixture.covariances)")
         precision = 1 / var
         mahalanobis = xp.maximum((X * X) @ precision.T - 2 * X @ (mu * precision).T
                                  + (mu * mu * precision).sum(axis=1), 0)
@@ -211,6 +188,7 @@ def _component_log_densities(X, mixture, what=""):
     return log_w - 0.5 * (d * math.log(2 * math.pi) + log_det + mahalanobis)
 
 
+@checked(X=Samples(), mixture=_MixtureFor())
 def e_step(X, mixture):
     """The E-step: the mean log-likelihood and the log responsibilities.
 
@@ -225,15 +203,31 @@ def e_step(X, mixture):
     log_R : array (n, k), log r_nk = log(w_k N(x_n | k)) - log p(x_n) (rows: logs of
         probabilities summing to 1)
     """
-    return _e_step(*_checked_and_centred(X, mixture), _FROM_USER)
-
-
-def _e_step(X, mixture, what=""):
-    log_joint = _component_log_densities(X, mixture, what)
-    log_p = _logsumexp(log_joint, axis=1)
+    log_joint = component_log_densities(X, mixture)
+    log_p = numerics.logsumexp(log_joint, axis=1)
     return float(log_p.mean()), log_joint - log_p[:, None]
 
 
+class _Responsibilities(Check):
+    """R (n, k): one row per row of X, in X's dtype, >= 0, each row summing to 1."""
+
+    def __call__(self, value, name, values, xp):
+        X = values["X"]
+        R = check_array(value, name, ndim=(2,), xp=xp).astype(X.dtype)
+        if R.shape[0] != X.shape[0]:
+            raise ValueError(f"{name} must have one row per row of X ({X.shape[0]}), got "
+                             f"shape {R.shape}")
+        sums = R.sum(axis=1)
+        if float(R.min()) < 0 or float(xp.abs(sums - 1).max()) > _sum_tolerance(X.dtype):
+            raise ValueError(f"{name} must hold responsibilities: >= 0, each row summing to 1")
+        return R
+
+    def device_of(self, value):
+        return value
+
+
+@checked(X=Samples(), R=_Responsibilities(), covariance_type=Choice(*COVARIANCE_TYPES),
+         reg_covar=Real(low=0.0))
 def m_step(X, R, covariance_type="full", reg_covar=1e-6):
     """The M-step: the mixture that maximises the expected log-likelihood under
     responsibilities R.
@@ -253,22 +247,8 @@ def m_step(X, R, covariance_type="full", reg_covar=1e-6):
     -------
     Mixture with weights (k,), means (k, d) and covariances (k, d, d), (k, d) or (k,)
     """
-    X = check_X(X)
     xp = get_array_module(X)
-    R = check_array(R, "R", ndim=(2,), xp=xp).astype(X.dtype)
-    if R.shape[0] != X.shape[0]:
-        raise ValueError(f"R must have one row per row of X ({X.shape[0]}), got shape {R.shape}")
-    sums = R.sum(axis=1)
-    if float(R.min()) < 0 or float(xp.abs(sums - 1).max()) > _sum_tolerance(X.dtype):
-        raise ValueError("R must hold responsibilities: >= 0, each row summing to 1")
-    covariance_type = check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
-    reg_covar = check_real(reg_covar, "reg_covar", low=0.0)
-    Xc, centre = centred(X)
-    return _shifted(_m_step(Xc, R, covariance_type, reg_covar), -centre)
-
-
-def _m_step(X, R, covariance_type, reg_covar):
-    xp = get_array_module(X)
+    X, centre = centred(X)  # the sums of squares about a centre of the data
     d = X.shape[1]
     counts = R.sum(axis=0) + 10 * xp.finfo(X.dtype).eps  # an empty component divides by ~0, not 0
     means = (R.T @ X) / counts[:, None]
@@ -282,9 +262,10 @@ def _m_step(X, R, covariance_type, reg_covar):
         var = xp.stack([R[:, k] @ (X - means[k]) ** 2 for k in range(len(counts))])
         var = var / counts[:, None] + reg_covar
         cov = var if covariance_type == "diag" else var.mean(axis=1)
-    return Mixture(counts / X.shape[0], means, cov, covariance_type)
+    return Mixture(counts / X.shape[0], means + centre, cov, covariance_type)
 
 
+@checked(X=Samples(), mixture=_MixtureFor())
 def mixture_log_likelihood(X, mixture):
     """Mean log-likelihood (1/n) sum_n log sum_k w_k N(x_n | mu_k, Sigma_k) of the rows of X.
 
@@ -297,9 +278,10 @@ def mixture_log_likelihood(X, mixture):
     -------
     float
     """
-    return _e_step(*_checked_and_centred(X, mixture), _FROM_USER)[0]
+    return e_step(X, mixture)[0]
 
 
+@checked(X=Samples(), mixture=_MixtureFor())
 def bic(X, mixture):
     """Bayesian information criterion -2 log L + p log n (lower is better).
 
@@ -312,10 +294,8 @@ def bic(X, mixture):
     -------
     float
     """
-    Xc, mixture = _checked_and_centred(X, mixture)
-    n = Xc.shape[0]
-    log_likelihood = _e_step(Xc, mixture, _FROM_USER)[0]
-    return -2 * n * log_likelihood + mixture.n_parameters * math.log(n)
+    n = X.shape[0]
+    return -2 * n * e_step(X, mixture)[0] + mixture.n_parameters * math.log(n)
 
 
 @dataclass(frozen=True)
@@ -328,6 +308,9 @@ class MixtureFit:
     converged: bool
 
 
+@checked(X=Samples(), k=K, covariance_type=Choice(*COVARIANCE_TYPES),
+         init=Optional(_MixtureFor(like_fit=True)), n_init=Int(), reg_covar=Real(low=0.0),
+         max_iter=Int(), tol=Real(low=0.0), seed=Seed())
 def fit_mixture(X, k, *, covariance_type="full", init=None, n_init=1, reg_covar=1e-6,
                 max_iter=100, tol=1e-3, seed=0):
     """A Gaussian mixture of k components fitted to the rows of X by EM.
@@ -345,7 +328,7 @@ def fit_mixture(X, k, *, covariance_type="full", init=None, n_init=1, reg_covar=
     reg_covar : float >= 0, added to every covariance's diagonal, so no component collapses
         onto a point; with 0, a component that does collapse (duplicated points) raises a
         ValueError that says so.
-    max_iter : int >= 1
+    max_iter : int >= 1, the most EM iterations
     tol : float >= 0: stop when the mean log-likelihood rises by less than tol
         (scikit-learn's rule: the log-likelihood recorded is that of the parameters before
         the last M-step).
@@ -356,55 +339,41 @@ def fit_mixture(X, k, *, covariance_type="full", init=None, n_init=1, reg_covar=
     MixtureFit: mixture (weights (k,), means (k, d), covariances), history (list of floats),
     n_iter, converged
     """
-    X = check_X(X)
-    k = check_k(k, X.shape[0])
-    covariance_type = check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
-    n_init = check_int(n_init, "n_init")
-    reg_covar = check_real(reg_covar, "reg_covar", low=0.0)
-    max_iter = check_int(max_iter, "max_iter")
-    tol = check_real(tol, "tol", low=0.0)
-    seed = check_seed(seed)
     xp = get_array_module(X)
-    Xc, centre = centred(X)
+    Xc, centre = centred(X)  # shifted once: the calls below then shift by 0 (no copy)
     if init is None:
         rng = rng_from(seed)
-        columns = _columns_with_ones(Xc)
-        zero = xp.zeros(X.shape[1], dtype=X.dtype)
         starts = []
         for _ in range(n_init):
-            start = Xc[_kmeans_plusplus_rows(Xc, k, rng)]
-            labels = _kmeans(columns, zero, [start], 300, 1e-4).labels
+            labels = kmeans(Xc, k, init=kmeans_plusplus(Xc, k, seed=rng)).labels
             hard = (labels[:, None] == xp.arange(k)).astype(X.dtype)
-            starts.append(_m_step(Xc, hard, covariance_type, reg_covar))
+            starts.append(m_step(Xc, hard, covariance_type, reg_covar))
     else:
-        if not isinstance(init, Mixture):
-            raise TypeError(f"init must be None or a Mixture, got {type(init).__name__}")
-        init = _check_mixture(init, X, "init")
-        if init.means.shape != (k, X.shape[1]) or init.covariance_type != covariance_type:
-            raise ValueError(f"init must be a {covariance_type} Mixture with means of shape "
-                             f"{(k, X.shape[1])}, got {init.covariance_type} and "
-                             f"{init.means.shape}")
         starts = [_shifted(init, centre)]
     fits = [_em(Xc, start, reg_covar, max_iter, tol) for start in starts]
-    best = max(fits, key=lambda fit: _e_step(Xc, fit.mixture)[0])
+    best = max(fits, key=lambda fit: e_step(Xc, fit.mixture)[0])
     return MixtureFit(_shifted(best.mixture, -centre), best.history, best.n_iter,
                       best.converged)
 
 
 def _em(X, mixture, reg_covar, max_iter, tol):
-    """EM from the given mixture: E-step, M-step, until the log-likelihood stalls."""
+    """EM from the given mixture, on X and a mixture centred alike: E-step, M-step, until the
+    log-likelihood stalls. A covariance that collapses says reg_covar is where it came from."""
     xp = get_array_module(X)
     history, converged = [], False
-    what = f" (reg_covar = {reg_covar:g})"
-    while len(history) < max_iter and not converged:
-        log_likelihood, log_R = _e_step(X, mixture, what)
-        mixture = _m_step(X, xp.exp(log_R), mixture.covariance_type, reg_covar)
-        converged = bool(history) and abs(log_likelihood - history[-1]) < tol
-        history.append(log_likelihood)
-    _e_step(X, mixture, what)  # the returned mixture must be usable: checked here
+    try:
+        while len(history) < max_iter and not converged:
+            log_likelihood, log_R = e_step(X, mixture)
+            mixture = m_step(X, xp.exp(log_R), mixture.covariance_type, reg_covar)
+            converged = bool(history) and abs(log_likelihood - history[-1]) < tol
+            history.append(log_likelihood)
+        e_step(X, mixture)  # the returned mixture must be usable: checked here
+    except _SingularCovariance as err:
+        raise _SingularCovariance(err.component, f" (reg_covar = {reg_covar:g})") from None
     return MixtureFit(mixture, history, len(history), converged)
 
 
+@checked(n=Int(), d=Int())
 def scott_factor(n, d):
     """Scott's rule: bandwidth n^(-1/(d + 4)) in units of the data's standard deviation.
 
@@ -417,10 +386,10 @@ def scott_factor(n, d):
     -------
     float in (0, 1]
     """
-    n, d = check_int(n, "n"), check_int(d, "d")
     return n ** (-1 / (d + 4))
 
 
+@checked(n=Int(), d=Int())
 def silverman_factor(n, d):
     """Silverman's rule (as SciPy has it): (n (d + 2) / 4)^(-1/(d + 4)) standard deviations.
 
@@ -433,10 +402,32 @@ def silverman_factor(n, d):
     -------
     float > 0
     """
-    n, d = check_int(n, "n"), check_int(d, "d")
     return (n * (d + 2) / 4) ** (-1 / (d + 4))
 
 
+class _Data(Check):
+    """Samples for a kernel density: an array (n, d), or (n,) for one feature (made (n, 1));
+    with like, of that earlier argument's dtype and number of features."""
+
+    def __init__(self, like=None):
+        self.like = like
+
+    def __call__(self, value, name, values, xp):
+        data = check_array(value, name, xp=xp)
+        data = data[:, None] if data.ndim == 1 else data
+        if self.like:
+            other = values[self.like]
+            data = data.astype(other.dtype)
+            if data.shape[1] != other.shape[1]:
+                raise ValueError(f"{name} must have {other.shape[1]} features like "
+                                 f"{self.like}, got shape {data.shape}")
+        return data
+
+    def device_of(self, value):
+        return value
+
+
+@checked(data=_Data(), rule=Choice(*RULES))
 def rule_of_thumb_bandwidth(data, rule="scott"):
     """A bandwidth for an isotropic kernel: the rule's factor times the data's standard deviation
     (ddof=1, root mean of the columns' variances). In 1-D it is SciPy's gaussian_kde's.
@@ -450,8 +441,6 @@ def rule_of_thumb_bandwidth(data, rule="scott"):
     -------
     float > 0
     """
-    data = _check_data(data)
-    rule = check_choice(rule, "rule", RULES)
     n, d = data.shape
     if n < 2:
         raise ValueError(f"data needs at least 2 samples for a standard deviation, got {n}")
@@ -460,11 +449,6 @@ def rule_of_thumb_bandwidth(data, rule="scott"):
         raise ValueError("data has no spread (every row the same): no bandwidth")
     factor = scott_factor if rule == "scott" else silverman_factor
     return factor(n, d) * spread
-
-
-def _check_data(data, name="data", xp=None):
-    data = check_array(data, name, xp=xp)
-    return data[:, None] if data.ndim == 1 else data
 
 
 def _kernel_log_norm(kernel, d, bandwidth):
@@ -481,6 +465,8 @@ def _kernel_log_norm(kernel, d, bandwidth):
 KDE_ROUNDING = {8: 1e-12, 4: 1e-5}
 
 
+@checked(data=_Data(), queries=_Data(like="data"), bandwidth=Real(low=0.0, low_open=True),
+         kernel=Choice(*KERNELS))
 def kde_log_density(queries, data, bandwidth, kernel="gaussian"):
     """log p(q) of a kernel density estimate p(q) = (1/n) sum_i K_h(q - x_i).
 
@@ -504,18 +490,6 @@ def kde_log_density(queries, data, bandwidth, kernel="gaussian"):
     array (m,) of log densities (finite for the Gaussian kernel unless |q - x| / h
     overflows)
     """
-    data = _check_data(data)
-    xp = get_array_module(data)
-    queries = _check_data(queries, "queries", xp).astype(data.dtype)
-    if queries.shape[1] != data.shape[1]:
-        raise ValueError(f"queries must have {data.shape[1]} features like data, "
-                         f"got shape {queries.shape}")
-    bandwidth = check_real(bandwidth, "bandwidth", low=0.0, low_open=True)
-    kernel = check_choice(kernel, "kernel", KERNELS)
-    return _kde_log_density(queries, data, bandwidth, kernel)
-
-
-def _kde_log_density(queries, data, bandwidth, kernel):
     xp = get_array_module(data)
     centre = centre_of(data, "data")
     data, queries = data - centre, queries - centre
@@ -545,7 +519,7 @@ def _kde_expanded(queries, data, kernel):
         t = queries[rows] @ data.T
         t -= half_x  # t = -|q - x|^2 / 2 + |q|^2 / 2
         if kernel == "gaussian":
-            out[rows] = _logsumexp(t, axis=1, overwrite=True) - half_q[rows]
+            out[rows] = numerics.logsumexp(t, axis=1, overwrite=True) - half_q[rows]
         else:  # 1 - |q - x|^2 = 1 + 2 t - |q|^2, clipped at 0
             t *= 2
             t += (1 - 2 * half_q[rows])[:, None]
@@ -566,13 +540,50 @@ def _kde_from_differences(queries, data, bandwidth, kernel):
             u2 = (u * u).sum(axis=2)  # (rows, n)
         if kernel == "gaussian":
             u2 *= -0.5
-            out[rows] = _logsumexp(u2, axis=1, overwrite=True)
+            out[rows] = numerics.logsumexp(u2, axis=1, overwrite=True)
         else:
             with np.errstate(divide="ignore"):
                 out[rows] = xp.log(xp.maximum(1 - u2, 0).sum(axis=1))
     return out
 
 
+class _Bandwidths(Check):
+    """A non-empty sequence of floats > 0, on the host (a list of floats)."""
+
+    def __call__(self, value, name, values, xp):
+        if isinstance(value, str) or not hasattr(value, "__len__"):
+            raise TypeError(f"{name} must be a sequence of numbers, got {type(value).__name__}")
+        if len(value) == 0:
+            raise ValueError(f"{name} is empty")
+        return [check_real(h, f"{name}[{i}]", low=0.0, low_open=True)
+                for i, h in enumerate(list(value))]
+
+
+class _Folds(Check):
+    """An int in [2, n], or a non-empty list of (train, test) pairs of non-empty int index
+    arrays in [0, n), n the rows of data."""
+
+    def __call__(self, folds, name, values, xp):
+        n = values["data"].shape[0]
+        if isinstance(folds, int | np.integer) and not isinstance(folds, bool):
+            return check_int(folds, name, low=2, high=n, high_is="the number of samples")
+        if isinstance(folds, str) or not hasattr(folds, "__iter__"):
+            raise TypeError(f"{name} must be an int or a list of (train, test) index arrays, "
+                            f"got {type(folds).__name__}")
+        checked_folds = []
+        for i, pair in enumerate(folds):
+            if not (isinstance(pair, tuple | list) and len(pair) == 2):
+                raise TypeError(f"{name}[{i}] must be a (train, test) pair of index arrays")
+            checked_folds.append(tuple(
+                check_int_array(part, f"{name}[{i}] {what}", high=n, ndim=1)
+                for part, what in zip(pair, ("train", "test"), strict=True)))
+        if not checked_folds:
+            raise ValueError(f"{name} is empty")
+        return checked_folds
+
+
+@checked(data=_Data(), bandwidths=_Bandwidths(), kernel=Choice(*KERNELS), folds=_Folds(),
+         seed=Seed())
 def cv_bandwidth(data, bandwidths, *, kernel="gaussian", folds=5, seed=0):
     """The bandwidth with the highest held-out log-likelihood, and the score of each.
 
@@ -594,46 +605,20 @@ def cv_bandwidth(data, bandwidths, *, kernel="gaussian", folds=5, seed=0):
     best : float, the bandwidth of the highest score
     scores : NumPy array (len(bandwidths),)
     """
-    data = _check_data(data)
-    n = data.shape[0]
-    if isinstance(bandwidths, str) or not hasattr(bandwidths, "__len__"):
-        raise TypeError(f"bandwidths must be a sequence of numbers, got "
-                        f"{type(bandwidths).__name__}")
-    if len(bandwidths) == 0:
-        raise ValueError("bandwidths is empty")
-    bandwidths = [check_real(h, f"bandwidths[{i}]", low=0.0, low_open=True)
-                  for i, h in enumerate(list(bandwidths))]
-    kernel = check_choice(kernel, "kernel", KERNELS)
-    if isinstance(folds, numbers.Integral) and not isinstance(folds, bool):
-        folds = check_int(folds, "folds", low=2, high=n, high_is="the number of samples")
-        order = rng_from(seed).permutation(n)
-        parts = np.array_split(order, folds)
+    if isinstance(folds, int):
+        parts = np.array_split(rng_from(seed).permutation(data.shape[0]), folds)
         folds = [(np.concatenate(parts[:i] + parts[i + 1:]), part) for i, part in
                  enumerate(parts)]
-    else:
-        check_seed(seed)
-        folds = _check_folds(folds, n)
     xp = get_array_module(data)
     folds = [(xp.asarray(train), xp.asarray(test)) for train, test in folds]  # on data's device
-    scores = np.array([np.mean([float(_kde_log_density(data[test], data[train], h,
-                                                       kernel).sum())
+    scores = np.array([np.mean([float(kde_log_density(data[test], data[train], h,
+                                                      kernel).sum())
                                 for train, test in folds]) for h in bandwidths])
     return bandwidths[int(np.argmax(scores))], scores
 
 
-def _check_folds(folds, n):
-    """folds as a list of (train, test) pairs of non-empty int index arrays in [0, n)."""
-    if isinstance(folds, str) or not hasattr(folds, "__iter__"):
-        raise TypeError(f"folds must be an int or a list of (train, test) index arrays, got "
-                        f"{type(folds).__name__}")
-    checked = []
-    for i, pair in enumerate(folds):
-        if not (isinstance(pair, tuple | list) and len(pair) == 2):
-            raise TypeError(f"folds[{i}] must be a (train, test) pair of index arrays")
-        indices = []
-        for part, name in zip(pair, ("train", "test"), strict=True):
-            indices.append(check_int_array(part, f"folds[{i}] {name}", high=n, ndim=1))
-        checked.append(tuple(indices))
-    if not checked:
-        raise ValueError("folds is empty")
-    return checked
+def __getattr__(name):
+    """Names that moved to another module keep working for one release, with a warning."""
+    from ._deprecated import moved
+
+    return moved(__name__, name)

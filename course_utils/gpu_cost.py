@@ -7,11 +7,12 @@ are inputs, not facts. Every input may be a NumPy array: the results broadcast, 
 prices a whole grid of scenarios.
 """
 
-from dataclasses import dataclass, fields
+import functools
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_real
+from ._checks import Custom, check_fields, check_real, checked
 from .backend import is_cupy_array
 
 DAYS_PER_YEAR = 365
@@ -38,6 +39,16 @@ def _check_reals(value, name, **bounds):
     for extreme in (arr.min(), arr.max()):  # NaN in arr makes both NaN
         check_real(extreme, name, **bounds)
     return arr if arr.ndim else float(arr)
+
+
+def _reals(**bounds):
+    """The check of a number, or array of numbers, within bounds (see _check_reals)."""
+    return Custom(functools.partial(_check_reals, **bounds))
+
+
+_POSITIVE = _reals(low=0.0, low_open=True)
+# hours of work a day, as a float (or float array) in (0, 24]
+_HOURS = _reals(low=0.0, high=24.0, low_open=True)
 
 
 def _finite(value, what):
@@ -69,11 +80,9 @@ class GPUCosts:
     relative_speed: float = 1.0
 
     def __post_init__(self):
-        limits = {"resale": {"low": 0.0}, "spot_share": {"low": 0.0, "high": 1.0}}
-        for field in fields(self):
-            bounds = limits.get(field.name, {"low": 0.0, "low_open": True})
-            checked = _check_reals(getattr(self, field.name), field.name, **bounds)
-            object.__setattr__(self, field.name, checked)
+        check_fields(self, price=_POSITIVE, life_years=_POSITIVE, resale=_reals(low=0.0),
+                     watts=_POSITIVE, kwh_price=_POSITIVE, on_demand=_POSITIVE, spot=_POSITIVE,
+                     spot_share=_reals(low=0.0, high=1.0), relative_speed=_POSITIVE)
         if np.any(np.asarray(self.resale) >= self.price):
             raise ValueError(f"resale must be below price, got resale={self.resale!r} "
                              f"and price={self.price!r}")
@@ -108,6 +117,7 @@ class GPUCosts:
         """
         return self.watts / 1000 * self.kwh_price / self.relative_speed
 
+    @checked(hours_per_day=_HOURS)
     def buy_per_year(self, hours_per_day):
         """F + 365 · h · e: buying's cost a year for h hours of work a day.
 
@@ -119,10 +129,11 @@ class GPUCosts:
         -------
         float, or an array of the broadcast shape of hours_per_day and the inputs.
         """
-        h = _check_hours(hours_per_day)
+        h = hours_per_day
         return _finite(self.fixed_per_year() + DAYS_PER_YEAR * h * self.power_per_hour(),
                        "buy_per_year")
 
+    @checked(hours_per_day=_HOURS)
     def rent_per_year(self, hours_per_day):
         """365 · h · r: renting's cost a year for h hours of work a day.
 
@@ -134,9 +145,10 @@ class GPUCosts:
         -------
         float, or an array of the broadcast shape of hours_per_day and the inputs.
         """
-        h = _check_hours(hours_per_day)
+        h = hours_per_day
         return _finite(DAYS_PER_YEAR * h * self.rent_per_hour(), "rent_per_year")
 
+    @checked(hours_per_day=_HOURS)
     def buy_per_hour_of_work(self, hours_per_day):
         """F / (365 h) + e: the bought machine's cost per hour of work (renting's is r).
 
@@ -148,7 +160,7 @@ class GPUCosts:
         -------
         float, or an array of the broadcast shape of hours_per_day and the inputs.
         """
-        h = _check_hours(hours_per_day)
+        h = hours_per_day
         with np.errstate(over="ignore"):
             per_hour = self.fixed_per_year() / (DAYS_PER_YEAR * h) + self.power_per_hour()
         return _finite(per_hour, "buy_per_hour_of_work (for so few hours a day)")
@@ -165,8 +177,3 @@ class GPUCosts:
         with np.errstate(divide="ignore"):
             return np.where(margin > 0, self.fixed_per_year() / np.where(margin > 0, margin, 1),
                             np.inf)[()]
-
-
-def _check_hours(hours_per_day):
-    """hours_per_day as a float (or float array) in (0, 24]."""
-    return _check_reals(hours_per_day, "hours_per_day", low=0.0, high=24.0, low_open=True)

@@ -27,10 +27,12 @@ float32's precision and renormalised in float64.
 
 Every array function follows its data (NumPy in, NumPy out; CuPy in, CuPy out); random numbers
 are drawn by NumPy on the host and moved, so a seed gives the same sample on either device.
-Public functions check their arguments once (errors name the argument) and call private cores
-(a leading underscore) that trust theirs.
+Public functions declare their checks with ``checked`` (errors name the argument); the checks
+run at the outermost call only, so the steps a lesson shows (pack_sequences, scaled_forward,
+e_step, m_step, ...) are the public functions that run, called without checking twice.
 """
 
+import functools
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -38,17 +40,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import (
-    array_module,
+    Array,
+    Choice,
+    Custom,
+    Instance,
+    Int,
+    IntArray,
+    Real,
+    Seed,
+    Xp,
     check_array,
-    check_choice,
+    check_fields,
     check_int,
     check_int_array,
-    check_real,
-    check_xp,
+    checked,
     rng_from,
 )
+from ._deprecated import renamed_keywords
 from .backend import get_array_module, to_numpy
-from .density import _logsumexp
+from .numerics import logsumexp, softmax
 
 ROW_TOL = 1e-8  # how far a probability row may sum from 1
 METHODS = ("scaling", "log")
@@ -59,9 +69,11 @@ METHODS = ("scaling", "log")
 
 @dataclass(frozen=True)
 class HMM:
-    """A hidden Markov model's parameters, on one device (build it with make_hmm).
+    """A hidden Markov model's parameters, on one device (make_hmm builds one by keyword).
 
-    emissionprob is set for categorical emissions, means and covars for Gaussian ones.
+    emissionprob is set for categorical emissions, means and covars for Gaussian ones. The
+    fields are checked when a learner builds one (as make_hmm checks its arguments, errors
+    naming HMM.field) and held as float64 arrays.
     """
 
     startprob: object  # (K,)
@@ -69,6 +81,9 @@ class HMM:
     emissionprob: object = None  # (K, M), categorical
     means: object = None  # (K, D), Gaussian
     covars: object = None  # (K, D), Gaussian, diagonal variances
+
+    def __post_init__(self):
+        check_fields(self, **PARAMETERS)
 
     @property
     def n_states(self):
@@ -105,6 +120,66 @@ def _check_rows(p, name, ndim, xp):
     return p
 
 
+def _check_start(p, name, values, xp):
+    return _check_rows(p, name, 1, xp)
+
+
+def _check_transmat(A, name, values, xp):
+    A = _check_rows(A, name, 2, xp)
+    K = values["startprob"].shape[0]
+    if A.shape != (K, K):
+        raise ValueError(f"{name} must be ({K}, {K}) for the {K} states of startprob, got "
+                         f"shape {A.shape}")
+    return A
+
+
+def _check_emissionprob(E, name, values, xp):
+    if (E is None) == (values["means"] is None and values["covars"] is None):
+        raise ValueError("give emissionprob (categorical emissions) or means and covars "
+                         "(Gaussian emissions), not both or neither")
+    if E is None:
+        return None
+    E = _check_rows(E, name, 2, xp)
+    K = values["startprob"].shape[0]
+    if E.shape[0] != K:
+        raise ValueError(f"{name} must have {K} rows (one per state of startprob), got shape "
+                         f"{E.shape}")
+    return E
+
+
+def _check_means(means, name, values, xp):
+    if values["emissionprob"] is not None:
+        return None
+    if means is None or values["covars"] is None:
+        raise ValueError("Gaussian emissions need both means and covars")
+    means = check_array(means, name, xp=xp).astype(xp.float64)
+    means = means.reshape(means.shape[0], -1)
+    K = values["startprob"].shape[0]
+    if means.shape[0] != K:
+        raise ValueError(f"{name} must have {K} rows (one per state), got shape {means.shape}")
+    return means
+
+
+def _check_covars(covars, name, values, xp):
+    if values["emissionprob"] is not None:
+        return None
+    covars = check_array(covars, name, xp=xp).astype(xp.float64)
+    covars = covars.reshape(covars.shape[0], -1)
+    if covars.shape != values["means"].shape:
+        raise ValueError(f"{name} must have the shape of means {values['means'].shape}, got "
+                         f"{covars.shape}")
+    if bool((covars <= 0).any()):
+        raise ValueError(f"{name} must be positive (variances)")
+    return covars
+
+
+PARAMETERS = {name: Custom(fn, values=True, device_of=lambda v: v) for name, fn in (
+    ("startprob", _check_start), ("transmat", _check_transmat),
+    ("emissionprob", _check_emissionprob), ("means", _check_means),
+    ("covars", _check_covars))}
+
+
+@checked(**PARAMETERS)
 def make_hmm(startprob, transmat, emissionprob=None, *, means=None, covars=None):
     """A checked HMM: categorical emissions (emissionprob) or Gaussian ones (means, covars).
 
@@ -121,45 +196,19 @@ def make_hmm(startprob, transmat, emissionprob=None, *, means=None, covars=None)
     HMM on the parameters' device (float64). A ValueError names the argument at fault: a row
     not summing to 1, a negative entry, a number of states that differs between the tables.
     """
-    xp = array_module(startprob=startprob, transmat=transmat, emissionprob=emissionprob,
-                      means=means, covars=covars)
-    startprob = _check_rows(startprob, "startprob", 1, xp)
-    transmat = _check_rows(transmat, "transmat", 2, xp)
-    K = startprob.shape[0]
-    if transmat.shape != (K, K):
-        raise ValueError(f"transmat must be ({K}, {K}) for the {K} states of startprob, got "
-                         f"shape {transmat.shape}")
-    if (emissionprob is None) == (means is None and covars is None):
-        raise ValueError("give emissionprob (categorical emissions) or means and covars "
-                         "(Gaussian emissions), not both or neither")
-    if emissionprob is not None:
-        emissionprob = _check_rows(emissionprob, "emissionprob", 2, xp)
-        if emissionprob.shape[0] != K:
-            raise ValueError(f"emissionprob must have {K} rows (one per state of startprob), "
-                             f"got shape {emissionprob.shape}")
-        return HMM(startprob, transmat, emissionprob)
-    if means is None or covars is None:
-        raise ValueError("Gaussian emissions need both means and covars")
-    means = check_array(means, "means", xp=xp).astype(xp.float64)
-    covars = check_array(covars, "covars", xp=xp).astype(xp.float64)
-    means, covars = means.reshape(means.shape[0], -1), covars.reshape(covars.shape[0], -1)
-    if means.shape[0] != K:
-        raise ValueError(f"means must have {K} rows (one per state), got shape {means.shape}")
-    if covars.shape != means.shape:
-        raise ValueError(f"covars must have the shape of means {means.shape}, got "
-                         f"{covars.shape}")
-    if bool((covars <= 0).any()):
-        raise ValueError("covars must be positive (variances)")
-    return HMM(startprob, transmat, None, means, covars)
+    return HMM(startprob, transmat, emissionprob, means, covars)
 
 
-def _check_model(model, name="model"):
-    if not isinstance(model, HMM):
-        raise TypeError(f"{name} must be an HMM (from make_hmm), got {type(model).__name__}")
-    return make_hmm(model.startprob, model.transmat, model.emissionprob, means=model.means,
-                    covars=model.covars)
+def _model_device(model):
+    return getattr(model, "transmat", None)
 
 
+# an HMM argument: checked when it was built, it sets the call's device
+MODEL = Instance(HMM, "an HMM (from make_hmm)", device_of=_model_device)
+
+
+@checked(n_states=Int(), n_symbols=Int(), seed=Seed(), concentration=Real(low=0, low_open=True),
+         xp=Xp())
 def random_hmm(n_states, n_symbols, *, seed=0, concentration=1.0, xp=None):
     """A random categorical HMM, every row drawn from a Dirichlet distribution: a start for
     Baum-Welch or gradient ascent.
@@ -176,12 +225,9 @@ def random_hmm(n_states, n_symbols, *, seed=0, concentration=1.0, xp=None):
     -------
     HMM with startprob (K,), transmat (K, K), emissionprob (K, M), all entries positive
     """
-    K = check_int(n_states, "n_states")
-    M = check_int(n_symbols, "n_symbols")
-    a = check_real(concentration, "concentration", low=0, low_open=True)
-    rng = rng_from(seed)
-    xp = check_xp(xp)
-    rows = [rng.dirichlet(np.full(size, a), n) for n, size in ((1, K), (K, K), (K, M))]
+    rng, K, M = rng_from(seed), n_states, n_symbols
+    rows = [rng.dirichlet(np.full(size, concentration), n)
+            for n, size in ((1, K), (K, K), (K, M))]
     rows = [np.maximum(r, 1e-12) / np.maximum(r, 1e-12).sum(axis=1, keepdims=True)
             for r in rows]
     return HMM(xp.asarray(rows[0][0]), xp.asarray(rows[1]), xp.asarray(rows[2]))
@@ -191,8 +237,9 @@ def random_hmm(n_states, n_symbols, *, seed=0, concentration=1.0, xp=None):
 
 
 @dataclass(frozen=True)
-class _Packed:
-    """Sequences packed longest first, time-major (see the module's docstring)."""
+class PackedSequences:
+    """Sequences packed longest first, time-major (see the module's docstring and
+    pack_sequences, which makes them)."""
 
     x: object  # (T, B) symbols or (T, B, D) vectors, padding 0
     valid: object  # (T, B) bool
@@ -202,7 +249,46 @@ class _Packed:
     cache: dict = field(default_factory=dict)  # codes of (state, symbol) cells, by (K, M)
 
 
-def _pack(X, lengths):
+def _check_observations(X, name, values, xp):
+    """X as (n,) ints or (n,) / (n, D) floats (the emissions a model of either kind takes)."""
+    if (X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype).kind == "f":
+        return check_array(X, name, xp=xp)
+    return check_int_array(X, name, ndim=1, xp=xp)
+
+
+def _check_lengths(lengths, name, values, xp):
+    """lengths as a host int64 array of positive lengths summing to len(values["X"])."""
+    n = values["X"].shape[0]
+    if lengths is None:
+        return np.array([n], dtype=np.int64)
+    lengths = check_int_array(to_numpy(lengths) if hasattr(lengths, "shape") else lengths,
+                              name, low=1, ndim=1, xp=np).astype(np.int64)
+    if int(lengths.sum()) != n:
+        raise ValueError(f"{name} must sum to the number of observations in X ({n}), got "
+                         f"{int(lengths.sum())}")
+    return lengths
+
+
+LENGTHS = Custom(_check_lengths, values=True)
+
+
+@checked(X=Custom(_check_observations, values=True, device_of=lambda X: X), lengths=LENGTHS)
+def pack_sequences(X, lengths=None):
+    """Sequences of different lengths, packed for the recursions: sorted longest first and
+    laid out time-major, so that at step t the sequences still running are the first
+    active[t] columns (as PyTorch's pack_padded_sequence).
+
+    Parameters
+    ----------
+    X : int array (n,) of symbols, or float array (n,) or (n, D): the sequences concatenated
+    lengths : int array (n_sequences,) of positive lengths summing to n; None: one sequence
+
+    Returns
+    -------
+    PackedSequences on X's device: x (T, B) or (T, B, D) with T the longest length and B the
+    number of sequences (padding 0), valid (T, B) bool, flat (n,) the index in X of each
+    valid cell, order (B,) the sequence in each column (host), active (T,) list of ints
+    """
     xp = get_array_module(X)
     order = np.argsort(-lengths, kind="stable")
     L = lengths[order]
@@ -211,31 +297,36 @@ def _pack(X, lengths):
     valid = t < L[None, :]
     index = np.where(valid, starts[None, :] + t, 0)
     active = valid.sum(axis=1).tolist()
-    return _Packed(X[xp.asarray(index)], xp.asarray(valid), xp.asarray(index[valid]), order,
-                   active)
+    return PackedSequences(X[xp.asarray(index)], xp.asarray(valid), xp.asarray(index[valid]),
+                           order, active)
 
 
-def _check_sequences(model, X, lengths):
-    """X checked against the model's emissions, lengths (host int64) against X."""
-    xp = get_array_module(model.transmat)
+def _check_sequences(X, name, values, xp, *, resolvable=False, scale=False):
+    """X checked against values["model"]'s emissions; with resolvable (and scale), the
+    Gaussian checks below."""
+    model = values["model"]
     if model.kind == "categorical":
-        X = check_int_array(X, "X", low=0, high=model.emissionprob.shape[1], ndim=1, xp=xp)
-    else:
-        X = check_array(X, "X", xp=xp).astype(xp.float64)
-        D = model.means.shape[1]
-        X = X.reshape(-1, 1) if X.ndim == 1 and D == 1 else X
-        if X.ndim != 2 or X.shape[1] != D:
-            raise ValueError(f"X must be (n, {D}) for means of {D} features, got shape "
-                             f"{X.shape}")
-    n = X.shape[0]
-    if lengths is None:
-        return X, np.array([n], dtype=np.int64)
-    lengths = check_int_array(to_numpy(lengths) if hasattr(lengths, "shape") else lengths,
-                              "lengths", low=1, ndim=1, xp=np).astype(np.int64)
-    if int(lengths.sum()) != n:
-        raise ValueError(f"lengths must sum to the number of observations in X ({n}), got "
-                         f"{int(lengths.sum())}")
-    return X, lengths
+        return check_int_array(X, name, low=0, high=model.emissionprob.shape[1], ndim=1, xp=xp)
+    X = check_array(X, name, xp=xp).astype(xp.float64)
+    D = model.means.shape[1]
+    X = X.reshape(-1, 1) if X.ndim == 1 and D == 1 else X
+    if X.ndim != 2 or X.shape[1] != D:
+        raise ValueError(f"{name} must be (n, {D}) for means of {D} features, got shape "
+                         f"{X.shape}")
+    if scale:
+        _check_gaussian_scale(X)
+    if resolvable:
+        _check_resolvable(model, X)
+    return X
+
+
+def _sequences(**options):
+    return Custom(functools.partial(_check_sequences, **options), values=True,
+                  device_of=lambda X: X)
+
+
+SEQUENCES = _sequences()  # X for a model
+RESOLVABLE_SEQUENCES = _sequences(resolvable=True)  # ... whose states float64 tells apart
 
 
 RESOLVABLE = 1e7  # standard deviations: see _check_resolvable
@@ -309,7 +400,7 @@ def _symbol_counts(packed, M):
 
 
 def _emissions(model, packed):
-    """Emission likelihoods b (T, K, B) (states before sequences: see _forward), each cell
+    """Emission likelihoods b (T, K, B) (states before sequences: see scaled_forward), each cell
     divided by its largest entry m_t, and sum_t log m_t of each packed column (B,).
 
     The division keeps every step's b in (0, 1] with a 1 in it, however small the
@@ -342,19 +433,51 @@ def _emissions(model, packed):
 SAFE_SCALE = float(np.sqrt(np.finfo(np.float64).tiny))  # 1.5e-154
 
 
-def _forward(pi, A, b, active):
+def _check_active(active, name, values, xp):
+    """active as a list of T non-increasing ints in [0, B] for b (T, K, B), active[0] = B."""
+    T, _, B = values["b"].shape
+    if isinstance(active, str | bytes) or not hasattr(active, "__iter__"):
+        raise TypeError(f"{name} must be a list of ints, got {type(active).__name__}")
+    active = [check_int(n, f"{name}[{t}]", low=0) for t, n in enumerate(active)]
+    if len(active) != T or active[0] != B or any(
+            not 0 <= n1 <= n for n, n1 in zip(active, active[1:], strict=False)):
+        raise ValueError(f"{name} must count the running sequences at each of the {T} steps: "
+                         f"{B} at the first, then never more, got {active}")
+    return active
+
+
+START, TRANSITIONS = Array(ndim=(1,)), Array(ndim=(2,))
+ACTIVE = Custom(_check_active, values=True)
+
+
+@checked(pi=START, A=TRANSITIONS, b=Array(ndim=(3,)), active=ACTIVE)
+def scaled_forward(pi, A, b, active):
     """Scaled forward pass over b (T, K, B): alpha_hat (T, K, B), each column
     P(z_t | x_1..t) (zeros in the padding), and c (T, B), c_t = P(x_t | x_1..t-1) (1 in the
-    padding), both for b as _emissions divides it. States run along axis 1 and sequences
-    along axis 2, so that the sum over states and the division by c are whole-row
-    operations, the fastest for small K.
+    padding), both for b as e_step makes it (each step divided by its largest entry). States
+    run along axis 1 and sequences along axis 2, so that the sum over states and the division
+    by c are whole-row operations, the fastest for small K.
 
     Each step is three operations on preallocated arrays, for all running sequences at once:
     one product by [A^T; 1] gives both A^T u_{t-1} and c_{t-1} = sum u_{t-1}; dividing
     first, A^T u_{t-1} / c_{t-1} = P(z_t | x_1..x_{t-1}) is a distribution, and
     u_t = P(z_t | x_1..x_{t-1}) * b_t is alpha_t divided by P(x_1..x_{t-1}), with
     c_t = sum u_t (normalise before multiplying: no product of two small numbers); the last
-    division, alpha_hat_t = u_t / c_t, is done for all steps at once after the loop."""
+    division, alpha_hat_t = u_t / c_t, is done for all steps at once after the loop.
+
+    Parameters
+    ----------
+    pi : array (K,), the start distribution
+    A : array (K, K), the transition matrix
+    b : array (T, K, B), the emission likelihoods of packed sequences (as e_step makes them:
+        states along axis 1, sequences along axis 2, zeros in the padding)
+    active : list of T ints, how many sequences are running at each step (PackedSequences)
+
+    Returns
+    -------
+    alpha : array (T, K, B), each running column a distribution over the states
+    c : array (T, B), the normalisers, 1 in the padding
+    """
     xp = get_array_module(b)
     T, K, B = b.shape
     u = xp.zeros((T, K, B))
@@ -385,9 +508,23 @@ def _valid(active, B, xp):
     return xp.asarray(np.arange(B)[None, :] < np.asarray(active)[:, None])
 
 
-def _backward(A, b, c, active):
+@checked(A=TRANSITIONS, b=Array(ndim=(3,)), c=Array(ndim=(2,)), active=ACTIVE)
+def scaled_backward(A, b, c, active):
     """Scaled backward pass: beta_hat (T, K, B) with alpha_hat * beta_hat = P(z_t | x), and
-    w (T, K, B), w_t = b_t beta_hat_t / c_t (what the expected transitions need)."""
+    w (T, K, B), w_t = b_t beta_hat_t / c_t (what the expected transitions need).
+
+    Parameters
+    ----------
+    A : array (K, K), the transition matrix
+    b : array (T, K, B), the emission likelihoods, as for scaled_forward
+    c : array (T, B), the normalisers scaled_forward returns
+    active : list of T ints, how many sequences are running at each step
+
+    Returns
+    -------
+    beta : array (T, K, B), 0 in the padding
+    w : array (T, K, B)
+    """
     xp = get_array_module(b)
     T, K, B = b.shape
     beta = xp.zeros((T, K, B))
@@ -440,11 +577,11 @@ def _forward_backward_log(model, packed):
     la[0] = logpi + logb[0]
     for t in range(1, T):
         n = packed.active[t]
-        la[t, :n] = _logsumexp(la[t - 1, :n, :, None] + logA, axis=1) + logb[t, :n]
+        la[t, :n] = logsumexp(la[t - 1, :n, :, None] + logA, axis=1) + logb[t, :n]
     lb[T - 1, :packed.active[T - 1]] = 0.0
     for t in range(T - 2, -1, -1):
         n, n1 = packed.active[t], packed.active[t + 1]
-        lb[t, :n1] = _logsumexp(logA + (logb[t + 1, :n1] + lb[t + 1, :n1])[:, None, :], axis=2)
+        lb[t, :n1] = logsumexp(logA + (logb[t + 1, :n1] + lb[t + 1, :n1])[:, None, :], axis=2)
         lb[t, n1:n] = 0.0
     return la, lb, logb, logA, m
 
@@ -453,7 +590,7 @@ def _log_score(la, packed):
     """logsumexp of each packed column's last log alpha: its log P(x) less sum_t m_t."""
     xp = get_array_module(la)
     ends = packed.valid.sum(axis=0) - 1  # (B,) each column's last step
-    return _logsumexp(la[ends, xp.arange(la.shape[1])], axis=1)
+    return logsumexp(la[ends, xp.arange(la.shape[1])], axis=1)
 
 
 def _zero_probability(ll, order, what, kind="categorical"):
@@ -476,17 +613,50 @@ class Posterior:
     trans_counts: object  # (K, K) expected transitions i -> j, summed over sequences and time
 
 
-def _e_step(model, packed, method):
-    """(log-likelihoods of the packed columns (B,), gamma (T, K, B), expected transitions
-    (K, K)) by scaling or in log space. A scaled pass that _scaling_is_safe rejects is
-    recomputed in log space."""
+PACKED = Instance(PackedSequences, "PackedSequences (from pack_sequences)",
+                  device_of=lambda p: p.x)
+
+
+def _fits(packed, name, values, xp):
+    """packed checked against values["model"]'s emissions."""
+    packed, model = PACKED(packed, name, values, xp), values["model"]
+    if model.kind == "categorical":
+        check_int_array(packed.x, name + ".x", high=model.emissionprob.shape[1])
+    elif packed.x.ndim != 3 or packed.x.shape[2] != model.means.shape[1]:
+        raise ValueError(f"{name}.x must be (T, B, {model.means.shape[1]}) for the model's "
+                         f"means, got shape {packed.x.shape}")
+    return packed
+
+
+PACKED_FOR_MODEL = Custom(_fits, values=True, device_of=lambda p: getattr(p, "x", None))
+
+
+@checked(model=MODEL, packed=PACKED_FOR_MODEL, method=Choice(*METHODS))
+def e_step(model, packed, method="scaling"):
+    """The E-step of Baum-Welch: forward-backward on packed sequences, by scaling or in log
+    space. A scaled pass with a normaliser below SAFE_SCALE, or a result that is not
+    finite, is recomputed in log space.
+
+    Parameters
+    ----------
+    model : HMM
+    packed : PackedSequences of the model's observations (pack_sequences)
+    method : "scaling" or "log"
+
+    Returns
+    -------
+    ll : array (B,), log P(x) of each packed column
+    gamma : array (T, K, B), P(z_t = k | x), 0 in the padding
+    trans : array (K, K), the expected transitions i -> j summed over time and sequences
+    A column the model gives probability 0 is a ValueError saying which sequence.
+    """
     xp = get_array_module(model.transmat)
     if method == "scaling":
         b, m = _emissions(model, packed)
-        alpha, c = _forward(model.startprob, model.transmat, b, packed.active)
+        alpha, c = scaled_forward(model.startprob, model.transmat, b, packed.active)
         if _scaling_is_safe(c):
             ll = xp.log(c).sum(axis=0) + m
-            beta, w = _backward(model.transmat, b, c, packed.active)
+            beta, w = scaled_backward(model.transmat, b, c, packed.active)
             gamma = alpha * beta
             # xi summed over t and sequences: A_ij sum_{t,b} alpha_t(i) w_{t+1}(j), one product
             trans = model.transmat * (alpha[:-1] @ w[1:].transpose(0, 2, 1)).sum(axis=0)
@@ -525,6 +695,7 @@ def _unsort(values, packed):
     return out
 
 
+@checked(model=MODEL, X=RESOLVABLE_SEQUENCES, lengths=LENGTHS, method=Choice(*METHODS))
 def forward_backward(model, X, lengths=None, *, method="scaling"):
     """Posterior marginals P(z_t = k | x) of every observation, by the forward-backward
     algorithm over all sequences at once, scaled (each alpha_t renormalised to sum 1, the log
@@ -546,32 +717,44 @@ def forward_backward(model, X, lengths=None, *, method="scaling"):
     gives probability 0 is a ValueError saying which; so is, for Gaussian emissions, an
     observation too far from every state's mean to tell the states apart in float64.
     """
-    model = _check_model(model)
-    X, lengths = _check_sequences(model, X, lengths)
-    check_choice(method, "method", METHODS)
-    _check_resolvable(model, X)
-    packed = _pack(X, lengths)
-    ll, gamma, trans = _e_step(model, packed, method)
+    packed = pack_sequences(X, lengths)
+    ll, gamma, trans = e_step(model, packed, method)
     return Posterior(_unsort(ll, packed), _unpack(gamma.transpose(0, 2, 1), packed, X.shape[0]),
                      gamma[0].sum(axis=1), trans)
 
 
-LONG = 2048  # a single sequence at least this long is scored by _score_by_products
+LONG = 2048  # a single sequence at least this long is scored by score_by_products
 
 
-def _score_by_products(pi, A, b):
+@checked(pi=START, A=TRANSITIONS, b=Array(ndim=(3,)))
+def score_by_products(pi, A, b):
     """log P(x) of one long sequence without a loop over time: P(x) = pi_b1 M_2 ... M_T 1 with
     M_t = A diag(b_t), and the matrix product is associative, so the T - 1 matrices are
     multiplied pairwise, all pairs at once, in log2(T) rounds. Every matrix is divided by
     its largest entry (whose log is kept) before it is multiplied, each M_t first (by a
     bound within a factor K of it, one matrix-vector product for all t) and each product
-    after, so no product is of two small numbers. b: (T, K, 1) as _emissions.
-    Returns None where a product still falls below SAFE_SCALE (the caller then loops)."""
+    after, so no product is of two small numbers.
+
+    Parameters
+    ----------
+    pi : array (K,), the start distribution
+    A : array (K, K), the transition matrix
+    b : array (T, K, 1), the emission likelihoods of one sequence, each step divided by its
+        largest entry (as e_step and score make them)
+
+    Returns
+    -------
+    0-D array, log P(x) less the logs of b's divisors; or None where a product still falls
+    below SAFE_SCALE (score then loops over time)
+    """
     xp = get_array_module(b)
     with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
         bt = b[1:, :, 0]  # (T - 1, K)
         top = bt @ A.max(axis=0)  # (T - 1,) between M_t's largest entry and K times it
-        lowest = top.min()
+        lowest = top.min(initial=np.inf)  # (one step: no matrix, the product is I)
+        if bt.shape[0] == 0:
+            bt, top = xp.ones((1, A.shape[0])), xp.ones(1)
+            A = xp.eye(A.shape[0])
         log_scale = xp.log(top).sum()
         M = A[None] * (bt / xp.where(top > 0, top, 1.0)[:, None])[:, None, :]  # (T - 1, K, K)
         while M.shape[0] > 1:
@@ -593,16 +776,17 @@ def _score(model, packed, method="scaling"):
     if method == "scaling":
         b, m = _emissions(model, packed)
         if b.shape[2] == 1 and b.shape[0] >= LONG:
-            ll = _score_by_products(model.startprob, model.transmat, b)
+            ll = score_by_products(model.startprob, model.transmat, b)
             if ll is not None:
                 return ll.reshape(1) + m
-        _, c = _forward(model.startprob, model.transmat, b, packed.active)
+        _, c = scaled_forward(model.startprob, model.transmat, b, packed.active)
         if _scaling_is_safe(c):
             return xp.log(c).sum(axis=0) + m
     la, _, _, _, m = _forward_backward_log(model, packed)
     return _log_score(la, packed) + m.sum(axis=0)
 
 
+@checked(model=MODEL, X=SEQUENCES, lengths=LENGTHS, method=Choice(*METHODS))
 def score(model, X, lengths=None, *, method="scaling"):
     """log P(x) of each sequence, by the forward pass alone (scaled, or in log space).
 
@@ -619,12 +803,9 @@ def score(model, X, lengths=None, *, method="scaling"):
     float64 array (n_sequences,) on the model's device (sum it for hmmlearn's score). A
     sequence of probability 0 gets -inf, with a RuntimeWarning saying which; never NaN.
     One sequence of LONG steps or more is scored (scaled) as a product of matrices, pairwise
-    in log2(T) rounds (see _score_by_products) rather than by a loop over its steps.
+    in log2(T) rounds (see score_by_products) rather than by a loop over its steps.
     """
-    model = _check_model(model)
-    X, lengths = _check_sequences(model, X, lengths)
-    check_choice(method, "method", METHODS)
-    packed = _pack(X, lengths)
+    packed = pack_sequences(X, lengths)
     ll = _unsort(_score(model, packed, method), packed)
     impossible = np.flatnonzero(np.isneginf(to_numpy(ll)))
     if impossible.size:
@@ -635,6 +816,7 @@ def score(model, X, lengths=None, *, method="scaling"):
     return ll
 
 
+@checked(model=MODEL, X=RESOLVABLE_SEQUENCES, lengths=LENGTHS)
 def viterbi(model, X, lengths=None):
     """The most likely hidden path of each sequence, argmax_z P(z, x), by dynamic programming
     in log space, all sequences at once.
@@ -653,15 +835,7 @@ def viterbi(model, X, lengths=None):
     Gaussian emissions, an observation too far from every state's mean to tell the states
     apart in float64.
     """
-    model = _check_model(model)
-    X, lengths = _check_sequences(model, X, lengths)
-    _check_resolvable(model, X)
-    packed = _pack(X, lengths)
-    path, best = _viterbi(model, packed)
-    return _unpack(path, packed, X.shape[0]), _unsort(best, packed)
-
-
-def _viterbi(model, packed):
+    packed = pack_sequences(X, lengths)
     xp = get_array_module(model.transmat)
     logb = _log_emissions(model, packed.x)
     with np.errstate(divide="ignore"):
@@ -692,7 +866,7 @@ def _viterbi(model, packed):
         if t in last:
             lo, d = last[t]
             path[t, lo:lo + d.shape[0]] = d.argmax(axis=1)
-    return path, best
+    return _unpack(path, packed, X.shape[0]), _unsort(best, packed)
 
 
 # ----------------------------------------------------------------------------- learning
@@ -703,8 +877,8 @@ class HMMFit:
     """A fitted model and how it got there (see baum_welch, gradient_ascent, fit)."""
 
     model: HMM
-    log_likelihoods: np.ndarray  # (n_iter + 1,) total log P(x) before each step and at the end
-    seconds: np.ndarray  # (n_iter + 1,) wall time since the start at each of those points
+    log_likelihoods: np.ndarray  # (steps + 1,) total log P(x) before each step and at the end
+    seconds: np.ndarray  # (steps + 1,) wall time since the start at each of those points
     converged: bool
 
 
@@ -717,8 +891,22 @@ def _emission_counts(packed, gamma, M):
         K, M)
 
 
-def _m_step(model, packed, gamma, trans):
-    """The new parameters from the expected counts: each row of counts, normalised."""
+@checked(model=MODEL, packed=PACKED_FOR_MODEL, gamma=Array(ndim=(3,)), trans=Array(ndim=(2,)))
+def m_step(model, packed, gamma, trans):
+    """The M-step of Baum-Welch: the new parameters from the expected counts, each row of
+    counts normalised (a row of no counts keeps the model's own).
+
+    Parameters
+    ----------
+    model : HMM, the current model
+    packed : PackedSequences, the observations
+    gamma : array (T, K, B), the posteriors e_step returns
+    trans : array (K, K), the expected transitions e_step returns
+
+    Returns
+    -------
+    HMM of the model's kind, on its device
+    """
     xp = get_array_module(model.transmat)
     start = gamma[0].sum(axis=1)
     startprob = start / start.sum()
@@ -762,13 +950,14 @@ def _variance_floor(packed):
     return packed.cache["floor"]
 
 
-def _learn(model, X, lengths, n_iter, tol, step):
+def _learn(model, packed, max_iter, tol, step):
+    """Run step(model, packed) -> (log-likelihoods, new model) up to max_iter times, stopping
+    when the total gains less than tol; then score the final model."""
     xp = get_array_module(model.transmat)
-    packed = _pack(X, lengths)
     history, seconds = [], []
     begin = time.perf_counter()
     converged = False
-    for _ in range(n_iter):
+    for _ in range(max_iter):
         ll, model = step(model, packed)
         history.append(float(ll.sum()))
         seconds.append(time.perf_counter() - begin)
@@ -783,15 +972,18 @@ def _learn(model, X, lengths, n_iter, tol, step):
     return HMMFit(model, np.array(history), np.array(seconds), converged)
 
 
-def _check_learning(model, X, lengths, n_iter, tol):
-    model = _check_model(model)
-    X, lengths = _check_sequences(model, X, lengths)
-    n_iter = check_int(n_iter, "n_iter")
-    tol = check_real(tol, "tol", low=0)
-    return model, X, lengths, n_iter, tol
+def _em(method):
+    """One Baum-Welch iteration, (model, packed) -> (log-likelihoods, new model)."""
+    def step(model, packed):
+        ll, gamma, trans = e_step(model, packed, method)
+        return ll, m_step(model, packed, gamma, trans)
+    return step
 
 
-def baum_welch(model, X, lengths=None, *, n_iter=100, tol=1e-6, method="scaling"):
+@renamed_keywords(n_iter="max_iter")
+@checked(model=MODEL, X=_sequences(resolvable=True, scale=True), lengths=LENGTHS,
+         max_iter=Int(), tol=Real(low=0), method=Choice(*METHODS))
+def baum_welch(model, X, lengths=None, *, max_iter=100, tol=1e-6, method="scaling"):
     """Baum-Welch (EM) from model: each iteration computes the expected counts by
     forward-backward (E-step) and sets every probability to its count over its row's total
     (M-step); for Gaussian emissions the means and variances are the posterior-weighted ones
@@ -805,7 +997,7 @@ def baum_welch(model, X, lengths=None, *, n_iter=100, tol=1e-6, method="scaling"
     model : HMM, the start
     X : int array (n,) of symbols, or float array (n, D): the sequences concatenated
     lengths : int array (n_sequences,) summing to n; None: one sequence
-    n_iter : int >= 1, at most this many iterations
+    max_iter : int >= 1, at most this many iterations (n_iter, its old name, still works)
     tol : float >= 0, stop when the log-likelihood gains less than this in one iteration
     method : "scaling" or "log", how the E-step is computed
 
@@ -816,29 +1008,36 @@ def baum_welch(model, X, lengths=None, *, n_iter=100, tol=1e-6, method="scaling"
     observation lies more than 1e7 standard deviations from every state's mean of the start,
     has entries above 1e150, or spreads over less than 1e-140 (but more than 0).
     """
-    model, X, lengths, n_iter, tol = _check_learning(model, X, lengths, n_iter, tol)
-    check_choice(method, "method", METHODS)
-    if model.kind == "gaussian":
-        _check_gaussian_scale(X)
-        _check_resolvable(model, X)
-
-    def em(model, packed):
-        ll, gamma, trans = _e_step(model, packed, method)
-        return ll, _m_step(model, packed, gamma, trans)
-
-    return _learn(model, X, lengths, n_iter, tol, em)
+    return _learn(model, pack_sequences(X, lengths), max_iter, tol, _em(method))
 
 
-def _softmax(logits):
-    xp = get_array_module(logits)
-    e = xp.exp(logits - logits.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+def _categorical(model, name):
+    model = MODEL(model, name, {}, None)
+    if model.kind != "categorical":
+        raise ValueError(f"{name} must have categorical emissions (emissionprob)")
+    return model
 
 
-def _gradient(model, packed):
-    """(log-likelihoods (B,), gradients of their sum with respect to the logits of startprob,
-    transmat, emissionprob): each is expected counts minus probabilities times row totals."""
-    ll, gamma, trans = _e_step(model, packed, "scaling")
+CATEGORICAL = Custom(_categorical, device_of=_model_device)
+
+
+@checked(model=CATEGORICAL, packed=PACKED_FOR_MODEL)
+def logit_gradient(model, packed):
+    """The gradient of the log-likelihood with respect to the softmax logits of startprob,
+    transmat and emissionprob: each is the expected counts (from e_step) minus the
+    probabilities times their row totals.
+
+    Parameters
+    ----------
+    model : HMM with categorical emissions
+    packed : PackedSequences of symbols
+
+    Returns
+    -------
+    ll : array (B,), log P(x) of each packed column
+    gradients : tuple of arrays (K,), (K, K), (K, M), of the total log-likelihood
+    """
+    ll, gamma, trans = e_step(model, packed, "scaling")
     start = gamma[0].sum(axis=1)
     g_start = start - model.startprob * start.sum()
     g_trans = trans - model.transmat * trans.sum(axis=1, keepdims=True)
@@ -847,6 +1046,7 @@ def _gradient(model, packed):
     return ll, (g_start, g_trans, g_emit)
 
 
+@checked(model=CATEGORICAL, X=SEQUENCES, lengths=LENGTHS)
 def log_likelihood_gradient(model, X, lengths=None):
     """The gradient of the total log-likelihood with respect to the softmax logits of a
     categorical HMM (startprob = softmax(u), each row of transmat = softmax(V_i), of
@@ -865,15 +1065,23 @@ def log_likelihood_gradient(model, X, lengths=None):
     gradients : tuple of arrays (K,), (K, K), (K, M), for the logits of startprob,
         transmat and emissionprob
     """
-    model = _check_model(model)
-    if model.kind != "categorical":
-        raise ValueError("model must have categorical emissions (emissionprob)")
-    X, lengths = _check_sequences(model, X, lengths)
-    ll, grads = _gradient(model, _pack(X, lengths))
+    ll, grads = logit_gradient(model, pack_sequences(X, lengths))
     return float(ll.sum()), grads
 
 
-def gradient_ascent(model, X, lengths=None, *, n_iter=100, lr=1.0, tol=0.0):
+def _positive(model, name):
+    model = _categorical(model, name)
+    if bool((model.startprob <= 0).any() | (model.transmat <= 0).any()
+            | (model.emissionprob <= 0).any()):
+        raise ValueError(f"{name} must have every probability positive (a softmax never "
+                         f"gives 0)")
+    return model
+
+
+@renamed_keywords(n_iter="max_iter")
+@checked(model=Custom(_positive, device_of=_model_device), X=SEQUENCES, lengths=LENGTHS,
+         max_iter=Int(), tol=Real(low=0), lr=Real(low=0, low_open=True))
+def gradient_ascent(model, X, lengths=None, *, max_iter=100, lr=1.0, tol=0.0):
     """Gradient ascent on the log-likelihood per observation, over the softmax logits of a
     categorical HMM (the probabilities stay valid whatever the step), with the gradient of
     log_likelihood_gradient: the alternative to Baum-Welch.
@@ -883,7 +1091,7 @@ def gradient_ascent(model, X, lengths=None, *, n_iter=100, lr=1.0, tol=0.0):
     model : HMM with categorical emissions, the start (probabilities positive)
     X : int array (n,) of symbols: the sequences concatenated
     lengths : int array (n_sequences,) summing to n; None: one sequence
-    n_iter : int >= 1
+    max_iter : int >= 1, at most this many steps (n_iter, its old name, still works)
     lr : float > 0, the learning rate per observation: each step adds lr / n times the
         gradient of the total log-likelihood (lr times that of the mean log-likelihood per
         observation), so one lr suits any amount of data
@@ -894,35 +1102,32 @@ def gradient_ascent(model, X, lengths=None, *, n_iter=100, lr=1.0, tol=0.0):
     HMMFit, as baum_welch's. A step so large that a probability underflows to 0 (the run
     diverges) is a ValueError naming lr.
     """
-    model, X, lengths, n_iter, tol = _check_learning(model, X, lengths, n_iter, tol)
-    if model.kind != "categorical":
-        raise ValueError("model must have categorical emissions (emissionprob)")
-    lr = check_real(lr, "lr", low=0, low_open=True)
     xp = get_array_module(model.transmat)
-    if bool((model.startprob <= 0).any() | (model.transmat <= 0).any()
-            | (model.emissionprob <= 0).any()):
-        raise ValueError("model must have every probability positive (a softmax never gives 0)")
     n = X.shape[0]
     logits = [xp.log(p) for p in (model.startprob, model.transmat, model.emissionprob)]
     steps = []
 
     def ascend(model, packed):
-        ll, grads = _gradient(model, packed)
+        ll, grads = logit_gradient(model, packed)
         steps.append(len(steps) + 1)
         with np.errstate(over="ignore", invalid="ignore"):
             for u, g in zip(logits, grads, strict=True):
                 u += (lr / n) * g
-            probs = [_softmax(u) for u in logits]
+            probs = [softmax(u, axis=-1) for u in logits]
         if not all(bool((p > 0).all()) for p in probs):  # also False for NaN
             raise ValueError(f"lr {lr:g} is too large: gradient ascent diverged at step "
                              f"{steps[-1]} (a logit moved by more than the 745 nats that a "
                              f"float64 softmax resolves); take a smaller lr")
         return ll, HMM(*probs)
 
-    return _learn(model, X, lengths, n_iter, tol, ascend)
+    return _learn(model, pack_sequences(X, lengths), max_iter, tol, ascend)
 
 
-def fit(X, lengths=None, *, n_states, n_symbols, n_restarts=5, n_iter=100, tol=1e-6, seed=0):
+@renamed_keywords(n_iter="max_iter")
+@checked(n_states=Int(), n_symbols=Int(), n_restarts=Int(),
+         X=IntArray(ndim=1, high=lambda v: v["n_symbols"]), lengths=LENGTHS, max_iter=Int(),
+         tol=Real(low=0), seed=Seed())
+def fit(X, lengths=None, *, n_states, n_symbols, n_restarts=5, max_iter=100, tol=1e-6, seed=0):
     """Baum-Welch from n_restarts random starts (random_hmm); the best fit by final
     log-likelihood. EM finds a local maximum only: restarts look for a better one.
 
@@ -932,7 +1137,7 @@ def fit(X, lengths=None, *, n_states, n_symbols, n_restarts=5, n_iter=100, tol=1
     lengths : int array (n_sequences,) summing to n; None: one sequence
     n_states, n_symbols : int >= 1
     n_restarts : int >= 1
-    n_iter : int >= 1, iterations per restart (at most)
+    max_iter : int >= 1, iterations per restart (at most; n_iter, its old name, still works)
     tol : float >= 0
     seed : int, numpy Generator or None: the restarts' starts
 
@@ -941,13 +1146,11 @@ def fit(X, lengths=None, *, n_states, n_symbols, n_restarts=5, n_iter=100, tol=1
     best : HMMFit, the restart with the highest final log-likelihood
     finals : float64 array (n_restarts,), every restart's final log-likelihood
     """
-    K = check_int(n_states, "n_states")
-    M = check_int(n_symbols, "n_symbols")
-    n_restarts = check_int(n_restarts, "n_restarts")
     rng = rng_from(seed)
     xp = get_array_module(X)
-    fits = [baum_welch(random_hmm(K, M, seed=rng, xp=xp), X, lengths, n_iter=n_iter, tol=tol)
-            for _ in range(n_restarts)]
+    packed = pack_sequences(X, lengths)  # once, for every restart
+    fits = [_learn(random_hmm(n_states, n_symbols, seed=rng, xp=xp), packed, max_iter, tol,
+                   _em("scaling")) for _ in range(n_restarts)]
     finals = np.array([f.log_likelihoods[-1] for f in fits])
     return fits[int(np.argmax(finals))], finals
 
@@ -955,6 +1158,14 @@ def fit(X, lengths=None, *, n_states, n_symbols, n_restarts=5, n_iter=100, tol=1
 # ----------------------------------------------------------------------------- sampling
 
 
+def _lengths_to_draw(lengths, name):
+    lengths = np.atleast_1d(check_int_array(lengths, name, low=1, xp=np)).astype(np.int64)
+    if lengths.ndim != 1:
+        raise ValueError(f"{name} must be an int or 1-D, got shape {lengths.shape}")
+    return lengths
+
+
+@checked(model=MODEL, lengths=Custom(_lengths_to_draw), seed=Seed())
 def sample(model, lengths, *, seed=0):
     """Sequences drawn from the model, all advanced together, one step at a time:
     z_1 ~ startprob, z_{t+1} ~ transmat[z_t], x_t ~ the emission of z_t (inverse-CDF sampling
@@ -972,10 +1183,6 @@ def sample(model, lengths, *, seed=0):
     states : int64 array (n,) of hidden states
     both on the model's device (n = sum of lengths)
     """
-    model = _check_model(model)
-    lengths = np.atleast_1d(check_int_array(lengths, "lengths", low=1, xp=np)).astype(np.int64)
-    if lengths.ndim != 1:
-        raise ValueError(f"lengths must be an int or 1-D, got shape {lengths.shape}")
     rng = rng_from(seed)
     xp = get_array_module(model.transmat)
     host = HMM(*(None if p is None else to_numpy(p) for p in

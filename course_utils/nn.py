@@ -11,7 +11,11 @@ a loss, ``fit``, ``train_epoch`` or ``gradient_check`` with arrays on another de
 model's parameters raises ``DeviceMismatchError`` naming the argument.
 
 Calling a layer or a loss (``net(X)``, ``loss(z, y)``) checks its inputs; ``forward`` and
-``backward`` are the cores that trust them. ``stack_models`` turns m networks of one
+``backward`` are the cores that trust them. Every public function, constructor and call
+declares its checks with ``@checked`` beside its signature: they run at the outermost call
+and are skipped inside another checked one (``fit`` checks once, then calls ``train_epoch``
+and ``optimizer.step`` without checking again). ``Dense.W`` is (n_in, n_out), as in the maths
+(x @ W). ``stack_models`` turns m networks of one
 architecture into one whose parameters carry a leading axis of m: it trains them all at once,
 each exactly as it would train alone (outputs (m, n, k); a loss sums the m mean losses).
 Seeds follow the course's convention: ``seed`` is 0 by default, an int, a numpy Generator or
@@ -23,41 +27,36 @@ import math
 
 import numpy as np
 
-from . import backend
+from . import backend, numerics
 from ._checks import (
-    array_module,
+    Array,
+    Choice,
+    Custom,
+    FloatDtype,
+    Instance,
+    Int,
+    Optional,
+    Real,
+    Seed,
+    Xp,
     check_array,
     check_choice,
     check_device,
     check_int,
     check_labels,
     check_real,
+    checked,
     rng_from,
 )
+from ._deprecated import renamed_keywords
 from .backend import get_array_module
+from .gradcheck import compare_gradients
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSprop
 
-_ANY_RANK = tuple(range(33))
 
-
-def sigmoid(x):
-    """1 / (1 + exp(-x)) elementwise, without overflow: exp only ever sees -|x|.
-
-    Parameters
-    ----------
-    x : array of any shape (NumPy or CuPy), finite.
-
-    Returns
-    -------
-    array of x's shape, on x's device, with entries in [0, 1].
-    """
-    return _sigmoid(check_array(x, "x", ndim=_ANY_RANK))
-
-
-def _sigmoid(x):
-    xp = get_array_module(x)
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+def _check_layer_input(x, name, values, xp):
+    """The input of the layer values["self"], checked against it (see _check_input)."""
+    return _check_input(values["self"], x, name)
 
 
 class Layer:
@@ -71,6 +70,7 @@ class Layer:
     def __init__(self):
         self.params, self.grads = {}, {}
 
+    @checked(x=Custom(_check_layer_input, values=True))
     def __call__(self, x):
         """forward(x), once x is checked (and its output, which must not overflow).
 
@@ -82,7 +82,6 @@ class Layer:
         -------
         array (n_samples, n_out) (or (m, n_samples, n_out)), on x's device.
         """
-        x = _check_input(self, x, "x")
         with np.errstate(over="ignore", invalid="ignore"):
             y = self.forward(x)
             finite = bool(get_array_module(y).isfinite(y.sum())) or bool(
@@ -140,8 +139,18 @@ def _check_input(model, X, name):
     return X
 
 
+def _check_init(init, name):
+    """init as "glorot", "he" or a standard deviation >= 0."""
+    if isinstance(init, str):
+        return check_choice(init, name, {"glorot", "he"})
+    return check_real(init, name, low=0)
+
+
 class Dense(Layer):
     """y = x W + b, with W of shape (n_in, n_out) and b of shape (n_out,).
+
+    W is laid out as in the maths, x @ W with one sample per row of x: the transpose of
+    torch.nn.Linear's weight, which is (n_out, n_in) (load one with W = weight.T).
 
     W is drawn from N(0, std²): std = sqrt(2 / (n_in + n_out)) for init="glorot" (tanh,
     sigmoid), sqrt(2 / n_in) for init="he" (ReLU), or the number given; b starts at 0.
@@ -156,12 +165,12 @@ class Dense(Layer):
     xp : numpy, cupy or None (the current device).  dtype : a float dtype.
     """
 
+    @checked(n_in=Int(), n_out=Int(), init=Custom(_check_init), dtype=FloatDtype(), xp=Xp(),
+             seed=Seed())
     def __init__(self, n_in, n_out, *, init="glorot", seed=0, xp=None, dtype=np.float64):
         super().__init__()
-        n_in, n_out = check_int(n_in, "n_in"), check_int(n_out, "n_out")
         std = _init_std(init, n_in, n_out)
-        dtype = _check_dtype(dtype)
-        xp = xp or backend.xp()
+        xp = backend.xp() if xp is None else xp
         W = rng_from(seed).normal(0, std, (n_in, n_out))  # drawn by NumPy: CPU and GPU alike
         self.params = {"W": xp.asarray(W, dtype=dtype), "b": xp.zeros(n_out, dtype=dtype)}
 
@@ -180,27 +189,17 @@ class Dense(Layer):
 
 
 def _init_std(init, n_in, n_out):
-    if isinstance(init, str):
-        init = check_choice(init, "init", {"glorot", "he"})
-        return math.sqrt(2 / (n_in + n_out)) if init == "glorot" else math.sqrt(2 / n_in)
-    return check_real(init, "init", low=0)
-
-
-def _check_dtype(dtype):
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be a float dtype, got {dtype!r}") from None
-    if dtype.kind != "f":
-        raise TypeError(f"dtype must be a float dtype (float32, float64), got {dtype}")
-    return dtype
+    """The standard deviation of W for a checked init."""
+    if init == "glorot":
+        return math.sqrt(2 / (n_in + n_out))
+    return math.sqrt(2 / n_in) if init == "he" else init
 
 
 class Sigmoid(Layer):
     """y = σ(x) = 1 / (1 + exp(-x)); dy/dx = y (1 - y), written with the output."""
 
     def forward(self, x):
-        self.y = _sigmoid(x)
+        self.y = numerics.sigmoid(x)
         return self.y
 
     def backward(self, dy):
@@ -226,9 +225,10 @@ class LeakyReLU(Layer):
     slope : float in [0, 1).
     """
 
+    @checked(slope=Real(low=0, high=1, high_open=True))
     def __init__(self, slope=0.01):
         super().__init__()
-        self.slope = check_real(slope, "slope", low=0, high=1, high_open=True)
+        self.slope = slope
 
     def forward(self, x):
         self.positive = x > 0
@@ -251,6 +251,13 @@ class ReLU(LeakyReLU):
         return "ReLU()"
 
 
+def _check_layers(layers, name):
+    bad = [type(layer).__name__ for layer in layers if not isinstance(layer, Layer)]
+    if bad:
+        raise TypeError(f"{name} must be Layer instances, got {', '.join(bad)}")
+    return layers
+
+
 class Sequential(Layer):
     """Layers applied in turn; backward runs them in reverse (the chain rule).
 
@@ -260,10 +267,8 @@ class Sequential(Layer):
         views, keyed 'index.name'); change a parameter through its layer.
     """
 
+    @checked(layers=Custom(_check_layers))
     def __init__(self, *layers):  # no Layer.__init__: the parameters live in the layers
-        bad = [type(layer).__name__ for layer in layers if not isinstance(layer, Layer)]
-        if bad:
-            raise TypeError(f"layers must be Layer instances, got {', '.join(bad)}")
         self.layers = list(layers)
 
     def forward(self, x):
@@ -295,6 +300,17 @@ class Sequential(Layer):
 ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU}
 
 
+def _check_sizes(sizes, name):
+    """sizes as a list of at least two ints >= 1."""
+    if isinstance(sizes, str) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"{name} must be a sequence of ints, got {type(sizes).__name__}")
+    if len(sizes) < 2:
+        raise ValueError(f"{name} must list at least n_in and n_out, got {sizes!r}")
+    return [check_int(s, f"{name}[{i}]") for i, s in enumerate(sizes)]
+
+
+@checked(activation=Choice(*ACTIVATIONS), sizes=Custom(_check_sizes),
+         init=Optional(Custom(_check_init)), dtype=FloatDtype(), xp=Xp(), seed=Seed())
 def mlp(sizes, activation="tanh", *, init=None, seed=0, xp=None, dtype=np.float64):
     """A multilayer perceptron: Dense layers of the given sizes, the activation between them.
 
@@ -315,16 +331,8 @@ def mlp(sizes, activation="tanh", *, init=None, seed=0, xp=None, dtype=np.float6
     -------
     Sequential: Dense, activation, ..., Dense; parameters of dtype on xp's device.
     """
-    activation = check_choice(activation, "activation", ACTIVATIONS)
-    if isinstance(sizes, str) or not hasattr(sizes, "__len__"):
-        raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}")
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must list at least n_in and n_out, got {sizes!r}")
-    sizes = [check_int(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
     init = init if init is not None else ("he" if "relu" in activation else "glorot")
-    _init_std(init, 1, 1)  # checked once, before any layer is built
-    dtype = _check_dtype(dtype)
-    xp = xp or backend.xp()
+    xp = backend.xp() if xp is None else xp
     rng = rng_from(seed)
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
@@ -340,6 +348,27 @@ def _leaves(model):
     return [model] if model.params else []
 
 
+def _check_models(models, name):
+    """models as a list of Layers of one architecture and parameter shapes, none a stack,
+    each with its parameters on one device."""
+    if isinstance(models, Layer) or not hasattr(models, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of Layers, got {type(models).__name__}")
+    models = [Instance(Layer)(model, f"{name}[{i}]", {}, None) for i, model in enumerate(models)]
+    if not models:
+        raise ValueError(f"{name} is empty")
+    for i, model in enumerate(models):
+        shapes = {k: p.shape for k, p in model.params.items()}
+        first = {k: p.shape for k, p in models[0].params.items()}
+        if repr(model) != repr(models[0]) or shapes != first:
+            raise ValueError(f"{name}[{i}] ({model!r}) differs from {name}[0] "
+                             f"({models[0]!r}): stacked networks share one architecture")
+        if any(isinstance(leaf, Dense) and leaf.params["W"].ndim == 3 for leaf in _leaves(model)):
+            raise ValueError(f"{name}[{i}] is already a stack")
+        _module_of(model, None)
+    return models
+
+
+@checked(models=Custom(_check_models))
 def stack_models(models):
     """m networks of one architecture as one network: each parameter stacked on a new first
     axis of m (a bias b of shape (n_out,) becomes (m, 1, n_out), to broadcast over samples).
@@ -358,22 +387,7 @@ def stack_models(models):
     Layer: a copy of models[0] whose parameters are the stacked ones; stack(X)[i] is
     models[i](X).
     """
-    if isinstance(models, Layer) or not hasattr(models, "__iter__"):
-        raise TypeError(f"models must be a sequence of Layers, got {type(models).__name__}")
     models = list(models)
-    if not models:
-        raise ValueError("models is empty")
-    for i, model in enumerate(models):
-        if not isinstance(model, Layer):
-            raise TypeError(f"models[{i}] must be a Layer, got {type(model).__name__}")
-        shapes = {k: p.shape for k, p in model.params.items()}
-        first = {k: p.shape for k, p in models[0].params.items()}
-        if repr(model) != repr(models[0]) or shapes != first:
-            raise ValueError(f"models[{i}] ({model!r}) differs from models[0] "
-                             f"({models[0]!r}): stacked networks share one architecture")
-        if any(isinstance(leaf, Dense) and leaf.params["W"].ndim == 3 for leaf in _leaves(model)):
-            raise ValueError(f"models[{i}] is already a stack")
-        _module_of(model, None)
     stacked = copy.deepcopy(models[0])
     leaves = zip(*map(_leaves, models), strict=True)
     for leaf, originals in zip(_leaves(stacked), leaves, strict=True):
@@ -385,6 +399,11 @@ def stack_models(models):
     return stacked
 
 
+def _check_loss_target(y, name, values, xp):
+    """y checked as the targets of the loss values["self"] for the outputs values["z"]."""
+    return values["self"]._check_target(y, *values["z"].shape[-2:], xp)
+
+
 class Loss:
     """A loss: forward(z, y) returns the mean over samples; backward() returns dL/dz.
 
@@ -393,6 +412,8 @@ class Loss:
     forward(z, y): the mean loss over the n samples, summed over the m networks.
     """
 
+    @checked(z=Array(ndim=(2, 3)), y=Custom(_check_loss_target, values=True,
+                                            device_of=lambda y: y))
     def __call__(self, z, y):
         """forward(z, y), once z and y are checked.
 
@@ -406,8 +427,6 @@ class Loss:
         0-d array on z's device: the mean loss over the n samples (summed over the m
         networks); backward() then returns dL/dz, of z's shape.
         """
-        z = check_array(z, "z", ndim=(2, 3))
-        y = self._check_target(y, *z.shape[-2:], get_array_module(z))
         with np.errstate(over="ignore", invalid="ignore"):
             value = self.forward(z, y)
         if not bool(get_array_module(z).isfinite(value)):
@@ -457,7 +476,7 @@ class SigmoidCrossEntropy(Loss):
         return (xp.maximum(z, 0) - self.y * z + xp.log1p(xp.exp(-xp.abs(z)))).sum() / z.shape[-2]
 
     def backward(self):
-        return (_sigmoid(self.z) - self.y) / self.z.shape[-2]
+        return (numerics.sigmoid(self.z) - self.y) / self.z.shape[-2]
 
     def _check_target(self, y, n, k, xp):
         y = super()._check_target(y, n, k, xp)
@@ -493,6 +512,7 @@ class SoftmaxCrossEntropy(Loss):
         return check_labels(y, "y", n_classes=k, n_samples=n, xp=xp)
 
 
+@checked(loss=Optional(Instance(Loss)), xp=Optional(Xp()), n_outputs=Optional(Int()))
 def check_data(X, y, loss=None, xp=None, n_outputs=None):
     """X as a 2-D float array and y as labels or targets fit for the loss, both on module xp
     (default X's); an array on the other device raises DeviceMismatchError naming it.
@@ -524,101 +544,59 @@ def check_data(X, y, loss=None, xp=None, n_outputs=None):
     return X, target._check_target(y, n, n_outputs, xp).astype(X.dtype, copy=False)
 
 
-def numerical_gradient(f, x, eps=1e-6):
-    """Central differences (f(x + εeᵢ) - f(x - εeᵢ)) / 2ε for every entry i of the array x.
+# The checks of fit, train_epoch and gradient_check, declared with @checked: X against the
+# model (its device, its first layer's inputs), y against the model's outputs and the loss.
 
-    f takes no arguments and reads x, which is changed in place and restored. Error O(ε²).
-    A by-hand reference, one entry at a time: on a GPU each entry costs two evaluations and
-    a few device-to-host reads (.item(), float), fine for the small arrays it checks. Any
-    layout works (a transposed view included): each entry is written through its index.
-
-    Parameters
-    ----------
-    f : callable returning a real scalar.
-    x : writeable float array of any shape (NumPy or CuPy), finite.
-    eps : float > 0, the step ε.
-
-    Returns
-    -------
-    array of x's shape and dtype, on x's device: the gradient of f with respect to x.
-    """
-    if not callable(f):
-        raise TypeError(f"f must be a function of no arguments, got {type(f).__name__}")
-    xp = get_array_module(x)
-    if not isinstance(x, xp.ndarray) or x.dtype.kind != "f":
-        raise TypeError(f"x must be a float array (changed in place), got "
-                        f"{type(x).__name__} of dtype {getattr(x, 'dtype', None)}")
-    if not getattr(getattr(x, "flags", None), "writeable", True):
-        raise ValueError("x is read-only; numerical_gradient changes it in place")
-    check_array(x, "x", ndim=_ANY_RANK, xp=xp)  # finite, non-empty
-    return _numerical_gradient(f, x, check_real(eps, "eps", low=0, low_open=True))
-
-
-def _numerical_gradient(f, x, eps):
-    grad = get_array_module(x).zeros(x.shape, dtype=x.dtype)
-    for i in np.ndindex(x.shape):  # x[i] writes x itself, contiguous or not
-        old = x[i].item()
-        x[i] = old + eps
-        f_plus = float(f())
-        x[i] = old - eps
-        f_minus = float(f())
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * eps)
-    return grad
-
-
-def relative_error(a, b):
-    """‖a - b‖ / (‖a‖ + ‖b‖): 0 when equal, 1 when opposite; 0 when both are zero.
-
-    Parameters
-    ----------
-    a, b : finite arrays of one shape, on one device.
-
-    Returns
-    -------
-    float in [0, 1].
-    """
-    xp = array_module(a=a, b=b)
-    a, b = check_array(a, "a", ndim=_ANY_RANK, xp=xp), check_array(b, "b", ndim=_ANY_RANK, xp=xp)
-    if a.shape != b.shape:
-        raise ValueError(f"a and b must have one shape, got {a.shape} and {b.shape}")
-    return _relative_error(a, b)
-
-
-def _relative_error(a, b):
-    xp = get_array_module(a)
-    with np.errstate(over="ignore"):
-        denominator = float(xp.linalg.norm(a) + xp.linalg.norm(b))
-    if not math.isfinite(denominator):  # the norms of huge entries overflow: scale first
-        scale = float(max(xp.abs(a).max(), xp.abs(b).max()))
-        return _relative_error(a / scale, b / scale)
-    return float(xp.linalg.norm(a - b)) / denominator if denominator > 0 else 0.0
-
-
-def _check_model_loss(model, loss, loss_required=True):
-    if not isinstance(model, Layer):
-        raise TypeError(f"model must be a Layer, got {type(model).__name__}")
-    if (loss_required or loss is not None) and not isinstance(loss, Loss):
-        raise TypeError(f"loss must be a Loss, got {type(loss).__name__}")
-
-
-def _check_model_data(model, loss, X, y):
-    """X and y checked against the model: X's features, y's labels below its outputs."""
-    xp = _module_of(model, X)
-    X = _check_input(model, X, "X")
+def _check_model_X(X, name, values, xp):
+    X = _check_input(values["model"], X, name)
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
+    return X
+
+
+def _check_model_y(y, name, values, xp):
+    model, loss, X = values["model"], values["loss"], values["X"]
+    if loss is None:
+        return y  # gradient_check without a loss: y is not used
+    if y is None:
+        raise ValueError(f"{name} is required when a loss is given")
     n_outputs = model.forward(X[:1]).shape[-1]
-    return check_data(X, y, loss, xp, n_outputs)
+    return check_data(X, y, loss, get_array_module(X), n_outputs)[1]
 
 
+def _check_optimizer(optimizer, name, values, xp):
+    """An optim optimizer holding the model's parameters (values["model"]'s), in order."""
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{name} must be a course_utils.optim optimizer, or one of "
+                        f"{sorted(OPTIMIZERS)}, got {type(optimizer).__name__}")
+    params = list(values["model"].params.values())
+    if len(optimizer.params) != len(params) or any(
+            p is not q for p, q in zip(optimizer.params, params, strict=True)):
+        raise ValueError(f"{name} must hold the model's parameters, in order: build it "
+                         f"from model.params.values()")
+    return optimizer
+
+
+def _check_optimizer_or_name(optimizer, name, values, xp):
+    """None, the name of an optimizer (fit builds it), or an optimizer as _check_optimizer."""
+    if optimizer is None:
+        return None
+    if isinstance(optimizer, str):
+        return check_choice(optimizer, name, OPTIMIZERS)
+    return _check_optimizer(optimizer, name, values, xp)
+
+
+@checked(model=Instance(Layer), loss=Optional(Instance(Loss)), eps=Real(low=0, low_open=True),
+         seed=Seed(), X=Custom(_check_model_X, values=True),
+         y=Custom(_check_model_y, values=True))
 def gradient_check(model, X, loss=None, y=None, *, eps=1e-6, seed=0):
     """Relative error between backprop's gradients and central differences, per array.
 
     The scalar checked is loss(model(X), y), or Σ model(X) ⊙ R for a fixed random R when
     loss is None (so a single layer is checked on every output). Use float64: in float32
     rounding alone gives errors near 1e-3. X and y must be on the device of the model's
-    parameters (DeviceMismatchError otherwise).
+    parameters (DeviceMismatchError otherwise). The comparison itself is
+    gradcheck.compare_gradients, the course's one gradient check.
 
     Parameters
     ----------
@@ -631,21 +609,10 @@ def gradient_check(model, X, loss=None, y=None, *, eps=1e-6, seed=0):
     dict of floats in [0, 1]: "x" for dL/dX, then one entry per parameter ('W', 'b', or
     '0.W', ... for a Sequential).
     """
-    _check_model_loss(model, loss, loss_required=False)
-    eps = check_real(eps, "eps", low=0, low_open=True)
-    rng = rng_from(seed)
-    xp = _module_of(model, X)
-    if loss is None:
-        X = _check_input(model, X, "X")
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    elif y is None:
-        raise ValueError("y is required when a loss is given")
-    else:
-        X, y = _check_model_data(model, loss, X, y)
     X = X.copy()
     if loss is None:
-        R = xp.asarray(rng.standard_normal(model.forward(X).shape), dtype=X.dtype)
+        R = get_array_module(X).asarray(rng_from(seed).standard_normal(model.forward(X).shape),
+                                        dtype=X.dtype)
 
         def scalar():
             return (model.forward(X) * R).sum()
@@ -665,22 +632,13 @@ def gradient_check(model, X, loss=None, y=None, *, eps=1e-6, seed=0):
         dx = dx.sum(axis=0)
     analytic = {"x": dx, **model.grads}
     arrays = {"x": X, **model.params}
-    return {name: _relative_error(analytic[name], _numerical_gradient(scalar, arr, eps))
-            for name, arr in arrays.items()}
+    return compare_gradients(scalar, arrays, analytic, eps=eps)
 
 
-def _check_optimizer(optimizer, model):
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be a course_utils.optim optimizer, or one of "
-                        f"{sorted(OPTIMIZERS)}, got {type(optimizer).__name__}")
-    params = list(model.params.values())
-    if len(optimizer.params) != len(params) or any(
-            p is not q for p, q in zip(optimizer.params, params, strict=True)):
-        raise ValueError("optimizer must hold the model's parameters, in order: build it "
-                         "from model.params.values()")
-    return optimizer
-
-
+@checked(model=Instance(Layer), loss=Instance(Loss), X=Custom(_check_model_X, values=True),
+         y=Custom(_check_model_y, values=True),
+         optimizer=Custom(_check_optimizer, values=True), batch_size=Optional(Int()),
+         seed=Seed())
 def train_epoch(model, loss, X, y, optimizer, *, batch_size=None, seed=0):
     """One pass over (X, y) in shuffled mini-batches (the whole set when batch_size is None),
     one optimizer step per batch. X or y on another device than the model's parameters raises
@@ -698,44 +656,41 @@ def train_epoch(model, loss, X, y, optimizer, *, batch_size=None, seed=0):
     -------
     float: the mean batch loss (one device-to-host copy per epoch).
     """
-    _check_model_loss(model, loss)
-    X, y = _check_model_data(model, loss, X, y)
-    optimizer = _check_optimizer(optimizer, model)
-    if batch_size is not None:
-        batch_size = check_int(batch_size, "batch_size")
-    return _train_epoch(model, loss, X, y, optimizer, batch_size, rng_from(seed))
-
-
-def _train_epoch(model, loss, X, y, optimizer, batch_size, rng):
     n = len(X)
     if batch_size is None or batch_size >= n:
         batches = [(X, y)]
     else:
-        order = get_array_module(X).asarray(rng.permutation(n))
+        order = get_array_module(X).asarray(rng_from(seed).permutation(n))
         batches = ((X[i], y[i]) for i in (order[s:s + batch_size] for s in range(0, n, batch_size)))
     total = 0.0
     for X_batch, y_batch in batches:
         total = total + loss.forward(model.forward(X_batch), y_batch) * len(X_batch)
         model.backward(loss.backward())
-        optimizer._step(model.grads.values())
+        optimizer.step(model.grads.values())
     return float(total) / n  # one device-to-host copy per epoch
 
 
 OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam}
 
 
-def fit(model, loss, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=None, seed=0):
-    """Train model on (X, y) for the given epochs; return the list of mean losses per epoch.
+@renamed_keywords(epochs="n_epochs")
+@checked(model=Instance(Layer), loss=Instance(Loss), X=Custom(_check_model_X, values=True),
+         y=Custom(_check_model_y, values=True), n_epochs=Int(low=0),
+         batch_size=Optional(Int()), seed=Seed(), lr=Real(low=0, low_open=True),
+         optimizer=Custom(_check_optimizer_or_name, values=True))
+def fit(model, loss, X, y, *, lr=0.1, n_epochs=100, batch_size=None, optimizer=None, seed=0):
+    """Train model on (X, y) for n_epochs passes; return the list of mean losses per epoch.
 
     X and y must be on the device of the model's parameters (DeviceMismatchError otherwise);
-    lists are put there.
+    lists are put there. Each epoch is train_epoch, with one shuffling stream for them all.
 
     Parameters
     ----------
     model : Layer.  loss : Loss.  X : (n_samples, n_features).  y : targets (n_samples,) or
         (n_samples, k), or labels (n_samples,) in [0, n_classes) for SoftmaxCrossEntropy.
     lr : float > 0, the learning rate when fit builds the optimizer.
-    epochs : int >= 0.  batch_size : int >= 1 or None (full batch).
+    n_epochs : int >= 0, the passes over the data (formerly epochs).
+    batch_size : int >= 1 or None (full batch).
     optimizer : None (plain gradient descent, SGD(lr=lr)), one of "sgd", "adagrad",
         "rmsprop", "adam" (built with lr and the class's defaults), or an optim optimizer
         built from model.params.values() (lr is then its own).
@@ -743,17 +698,17 @@ def fit(model, loss, X, y, *, lr=0.1, epochs=100, batch_size=None, optimizer=Non
 
     Returns
     -------
-    list of epochs floats, the mean training loss of each epoch.
+    list of n_epochs floats, the mean training loss of each epoch.
     """
-    _check_model_loss(model, loss)
-    X, y = _check_model_data(model, loss, X, y)
-    epochs = check_int(epochs, "epochs", low=0)
-    if batch_size is not None:
-        batch_size = check_int(batch_size, "batch_size")
     rng = rng_from(seed)
     if optimizer is None or isinstance(optimizer, str):
-        name = "sgd" if optimizer is None else check_choice(optimizer, "optimizer", OPTIMIZERS)
-        optimizer = OPTIMIZERS[name](model.params.values(), lr=lr)
-    optimizer = _check_optimizer(optimizer, model)
-    return [_train_epoch(model, loss, X, y, optimizer, batch_size, rng) for _ in range(epochs)]
+        optimizer = OPTIMIZERS[optimizer or "sgd"](model.params.values(), lr=lr)
+    return [train_epoch(model, loss, X, y, optimizer, batch_size=batch_size, seed=rng)
+            for _ in range(n_epochs)]
 
+
+def __getattr__(name):
+    """Names that moved to another module keep working for one release, with a warning."""
+    from ._deprecated import moved
+
+    return moved(__name__, name)

@@ -19,8 +19,58 @@ import math
 
 import numpy as np
 
-from ._checks import check_device, check_real
+from ._checks import Bool, Custom, Real, check_device, check_real, checked
 from .backend import get_array_module, is_cupy_array
+
+
+def _is_array(x):
+    return isinstance(x, get_array_module(x).ndarray) or is_cupy_array(x)
+
+
+def _check_params(params, name):
+    """params as a list of distinct, writeable float arrays on one device."""
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"{name} must be an iterable of float arrays, got "
+                        f"{type(params).__name__}") from None
+    if not params:
+        raise ValueError(f"{name} is empty: give the list of arrays to optimize")
+    for i, p in enumerate(params):
+        if not _is_array(p) or p.dtype.kind != "f":
+            kind = (f"a NumPy scalar ({type(p).__name__}), which cannot change in place: "
+                    f"use a 0-d array, np.array(x)" if hasattr(p, "dtype") and not _is_array(p)
+                    else f"{type(p).__name__} of dtype {getattr(p, 'dtype', None)}")
+            raise TypeError(f"{name}[{i}] must be a float array (updated in place), got {kind}")
+        check_device(p, f"{name}[{i}]", get_array_module(params[0]))
+        flags = getattr(p, "flags", None)
+        if flags is not None and not getattr(flags, "writeable", True):
+            raise ValueError(f"{name}[{i}] is read-only; it must be updated in place")
+        if any(p is q for q in params[:i]):
+            raise ValueError(f"{name}[{i}] appears twice in {name} (it would be updated twice)")
+    return params
+
+
+def _check_grads(grads, name, values, xp):
+    """grads as a list of real arrays, one per parameter of the optimizer values["self"], on
+    the parameters' device and of their shapes (a NumPy scalar, as 2 * θ gives for a 0-d θ,
+    becomes a 0-d array)."""
+    params = values["self"].params
+    grads = list(grads)
+    if len(grads) != len(params):
+        raise ValueError(f"{name} must hold one gradient per parameter: got {len(grads)} "
+                         f"for {len(params)} parameters")
+    xp = get_array_module(params[0])
+    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+        check_device(g, f"{name}[{i}]", xp)
+        if isinstance(g, np.generic) and xp is np:  # 2 * θ is a scalar when θ is 0-d
+            grads[i] = g = np.asarray(g)
+        if not _is_array(g) or g.dtype.kind not in "fiu":
+            raise TypeError(f"{name}[{i}] must be a real array, got "
+                            f"{type(g).__name__} of dtype {getattr(g, 'dtype', None)}")
+        if g.shape != p.shape:
+            raise ValueError(f"{name}[{i}] has shape {g.shape}, params[{i}] has {p.shape}")
+    return grads
 
 
 class Optimizer:
@@ -35,10 +85,12 @@ class Optimizer:
     weight_decay : float >= 0, λ.
     """
 
+    @checked(params=Custom(_check_params), lr=Real(low=0, low_open=True),
+             weight_decay=Real(low=0))
     def __init__(self, params, lr, weight_decay):
-        self.params = _check_params(params)
+        self.params = list(params)
         self.lr = lr
-        self.weight_decay = check_real(weight_decay, "weight_decay", low=0)
+        self.weight_decay = weight_decay
         self.t = 0
         self.state = [{} for _ in self.params]
 
@@ -48,9 +100,11 @@ class Optimizer:
         return self._lr
 
     @lr.setter
-    def lr(self, value):
-        self._lr = check_real(value, "lr", low=0, low_open=True)
+    @checked(lr=Real(low=0, low_open=True))
+    def lr(self, lr):
+        self._lr = lr
 
+    @checked(grads=Custom(_check_grads, values=True))
     def step(self, grads):
         """One update of every parameter, in place, from its gradient (on its device).
 
@@ -63,24 +117,6 @@ class Optimizer:
         -------
         None; the parameters are changed in place and t grows by 1.
         """
-        grads = list(grads)
-        if len(grads) != len(self.params):
-            raise ValueError(f"grads must hold one gradient per parameter: got {len(grads)} "
-                             f"for {len(self.params)} parameters")
-        xp = get_array_module(self.params[0])
-        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
-            check_device(g, f"grads[{i}]", xp)
-            if isinstance(g, np.generic) and xp is np:  # 2 * θ is a scalar when θ is 0-d
-                grads[i] = g = np.asarray(g)
-            if not _is_array(g) or g.dtype.kind not in "fiu":
-                raise TypeError(f"grads[{i}] must be a real array, got "
-                                f"{type(g).__name__} of dtype {getattr(g, 'dtype', None)}")
-            if g.shape != p.shape:
-                raise ValueError(f"grads[{i}] has shape {g.shape}, params[{i}] has {p.shape}")
-        self._step(grads)
-
-    def _step(self, grads):
-        """step without the checks, for callers that built grads from the parameters."""
         self.t += 1
         for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             if self.weight_decay:
@@ -100,32 +136,12 @@ def _clipped(g):
     return get_array_module(g).clip(g, -bound, bound)
 
 
-def _is_array(x):
-    return isinstance(x, get_array_module(x).ndarray) or is_cupy_array(x)
-
-
-def _check_params(params):
-    """params as a list of distinct, writeable float arrays on one device."""
-    try:
-        params = list(params)
-    except TypeError:
-        raise TypeError(f"params must be an iterable of float arrays, got "
-                        f"{type(params).__name__}") from None
-    if not params:
-        raise ValueError("params is empty: give the list of arrays to optimize")
-    for i, p in enumerate(params):
-        if not _is_array(p) or p.dtype.kind != "f":
-            kind = (f"a NumPy scalar ({type(p).__name__}), which cannot change in place: "
-                    f"use a 0-d array, np.array(x)" if hasattr(p, "dtype") and not _is_array(p)
-                    else f"{type(p).__name__} of dtype {getattr(p, 'dtype', None)}")
-            raise TypeError(f"params[{i}] must be a float array (updated in place), got {kind}")
-        check_device(p, f"params[{i}]", get_array_module(params[0]))
-        flags = getattr(p, "flags", None)
-        if flags is not None and not getattr(flags, "writeable", True):
-            raise ValueError(f"params[{i}] is read-only; it must be updated in place")
-        if any(p is q for q in params[:i]):
-            raise ValueError(f"params[{i}] appears twice in params (it would be updated twice)")
-    return params
+def _check_nesterov(nesterov, name, values, xp):
+    """nesterov as a bool, True only with momentum > 0 and no dampening."""
+    nesterov = Bool()(nesterov, name, values, xp)
+    if nesterov and (values["momentum"] == 0 or values["dampening"] != 0):
+        raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
+    return nesterov
 
 
 class SGD(Optimizer):
@@ -141,16 +157,13 @@ class SGD(Optimizer):
     nesterov : bool (needs momentum > 0 and dampening 0).  weight_decay : float >= 0.
     """
 
+    @checked(params=Custom(_check_params), lr=Real(low=0, low_open=True),
+             weight_decay=Real(low=0), momentum=Real(low=0, high=1, high_open=True),
+             dampening=Real(low=0, high=1), nesterov=Custom(_check_nesterov, values=True))
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        self.momentum = check_real(momentum, "momentum", low=0, high=1, high_open=True)
-        self.dampening = check_real(dampening, "dampening", low=0, high=1)
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"nesterov must be True or False, got {type(nesterov).__name__}")
-        if nesterov and (self.momentum == 0 or self.dampening != 0):
-            raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
-        self.nesterov = nesterov
+        self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
 
     def update(self, state, p, g):
         if self.momentum:
@@ -175,13 +188,14 @@ class Adagrad(Optimizer):
     initial_accumulator_value : float >= 0, s₀.
     """
 
+    @checked(params=Custom(_check_params), lr=Real(low=0, low_open=True),
+             weight_decay=Real(low=0), lr_decay=Real(low=0), eps=Real(low=0, low_open=True),
+             initial_accumulator_value=Real(low=0))
     def __init__(self, params, lr=1e-2, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
                  initial_accumulator_value=0.0):
         super().__init__(params, lr, weight_decay)
-        self.lr_decay = check_real(lr_decay, "lr_decay", low=0)
-        self.eps = check_real(eps, "eps", low=0, low_open=True)
-        self.initial_accumulator_value = check_real(
-            initial_accumulator_value, "initial_accumulator_value", low=0)
+        self.lr_decay, self.eps = lr_decay, eps
+        self.initial_accumulator_value = initial_accumulator_value
 
     def update(self, state, p, g):
         xp = get_array_module(p)
@@ -206,11 +220,12 @@ class RMSprop(Optimizer):
     momentum : float in [0, 1).
     """
 
+    @checked(params=Custom(_check_params), lr=Real(low=0, low_open=True),
+             weight_decay=Real(low=0), alpha=Real(low=0, high=1), eps=Real(low=0, low_open=True),
+             momentum=Real(low=0, high=1, high_open=True))
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0):
         super().__init__(params, lr, weight_decay)
-        self.alpha = check_real(alpha, "alpha", low=0, high=1)
-        self.eps = check_real(eps, "eps", low=0, low_open=True)
-        self.momentum = check_real(momentum, "momentum", low=0, high=1, high_open=True)
+        self.alpha, self.eps, self.momentum = alpha, eps, momentum
 
     def update(self, state, p, g):
         xp = get_array_module(p)
@@ -228,6 +243,14 @@ class RMSprop(Optimizer):
         p -= self.lr * step
 
 
+def _check_betas(betas, name):
+    """betas as a pair of floats in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{name} must be a pair (beta1, beta2), got {betas!r}")
+    return tuple(check_real(b, f"{name}[{i}]", low=0, high=1, high_open=True)
+                 for i, b in enumerate(betas))
+
+
 class Adam(Optimizer):
     """m_t = β₁ m_{t-1} + (1 - β₁) g;  v_t = β₂ v_{t-1} + (1 - β₂) g²;  m₀ = v₀ = 0;
     m̂ = m_t / (1 - β₁ᵗ), v̂ = v_t / (1 - β₂ᵗ);  θ ← θ - γ m̂ / (√v̂ + ε).
@@ -241,13 +264,11 @@ class Adam(Optimizer):
     weight_decay : float >= 0.
     """
 
+    @checked(params=Custom(_check_params), lr=Real(low=0, low_open=True),
+             weight_decay=Real(low=0), betas=Custom(_check_betas), eps=Real(low=0, low_open=True))
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = tuple(check_real(b, f"betas[{i}]", low=0, high=1, high_open=True)
-                           for i, b in enumerate(betas))
-        self.eps = check_real(eps, "eps", low=0, low_open=True)
+        self.betas, self.eps = tuple(betas), eps
 
     def update(self, state, p, g):
         xp = get_array_module(p)
@@ -264,6 +285,35 @@ class Adam(Optimizer):
         p -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
 
+def _check_grad_list(grads, name):
+    """grads as a non-empty list of writeable float arrays on one device."""
+    if isinstance(grads, np.ndarray) or is_cupy_array(grads):
+        raise TypeError(f"{name} must be a list of arrays, got one array: pass [g]")
+    try:
+        grads = list(grads)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of float arrays, got {type(grads).__name__}") \
+            from None
+    if not grads:
+        raise ValueError(f"{name} is empty")
+    xp = get_array_module(grads[0])
+    for i, g in enumerate(grads):
+        check_device(g, f"{name}[{i}]", xp)
+        if not _is_array(g) or g.dtype.kind != "f":
+            raise TypeError(f"{name}[{i}] must be a float array, got {type(g).__name__}"
+                            f"{f' of dtype {g.dtype}' if _is_array(g) else ''}")
+        if not getattr(getattr(g, "flags", None), "writeable", True):
+            raise ValueError(f"{name}[{i}] is read-only; clip_grad_norm scales it in place")
+    return grads
+
+
+def _check_max_norm(max_norm, name):
+    """max_norm as a float > 0, or math.inf (measure the norm, clip nothing)."""
+    return max_norm if max_norm == math.inf else check_real(max_norm, name, low=0,
+                                                            low_open=True)
+
+
+@checked(grads=Custom(_check_grad_list), max_norm=Custom(_check_max_norm))
 def clip_grad_norm(grads, max_norm):
     """Scale the gradients in place so that their global norm, √(Σ ‖g‖²) over all of them,
     is at most max_norm (as torch.nn.utils.clip_grad_norm_); return the norm before clipping.
@@ -284,33 +334,10 @@ def clip_grad_norm(grads, max_norm):
     gradients are clipped all the same), and nan or inf when a gradient holds NaN or inf
     (the gradients are then left as they are: a diverged step, for the caller to stop).
     """
-    if isinstance(grads, np.ndarray) or is_cupy_array(grads):
-        raise TypeError("grads must be a list of arrays, got one array: pass [g]")
-    try:
-        grads = list(grads)
-    except TypeError:
-        raise TypeError(f"grads must be a list of float arrays, got {type(grads).__name__}") \
-            from None
-    if max_norm != math.inf:  # inf: measure the norm, clip nothing
-        max_norm = check_real(max_norm, "max_norm", low=0, low_open=True)
-    if not grads:
-        raise ValueError("grads is empty")
-    xp = get_array_module(grads[0])
-    for i, g in enumerate(grads):
-        check_device(g, f"grads[{i}]", xp)
-        if not _is_array(g) or g.dtype.kind != "f":
-            raise TypeError(f"grads[{i}] must be a float array, got {type(g).__name__}"
-                            f"{f' of dtype {g.dtype}' if _is_array(g) else ''}")
-        if not getattr(getattr(g, "flags", None), "writeable", True):
-            raise ValueError(f"grads[{i}] is read-only; clip_grad_norm scales it in place")
-    return _clip_grad_norm(grads, max_norm)
-
-
-def _clip_grad_norm(grads, max_norm):
-    xp = get_array_module(grads[0])
     grads = [g for g in grads if g.size]
     if not grads:
         return 0.0
+    xp = get_array_module(grads[0])
     infos = [np.finfo(g.dtype) for g in grads]
     tiny = max(float(info.tiny) for info in infos)  # the smallest normal number of every dtype
     peak = None

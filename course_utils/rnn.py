@@ -3,9 +3,13 @@ hand over a batch and over time, on lesson 02's ``nn.Layer`` conventions.
 
 Sequences are time-major, as in torch.nn.RNN/GRU/LSTM (batch_first=False): x has shape
 (T, batch, n_in) and a layer returns every hidden state, (T, batch, n_hidden). The weights
-have torch's names, shapes, gate order and biases, so they copy across either way:
+have torch's names, shapes, gate order and biases, so they copy across either way (a model
+trained here loads into torch, and torch's checkpoints load here):
 
-- ``W_ih`` (G·H, n_in), ``W_hh`` (G·H, H), ``b_ih`` and ``b_hh`` (G·H,), G = 1, 3, 4 gates;
+- ``W_ih`` (G·H, n_in), ``W_hh`` (G·H, H), ``b_ih`` and ``b_hh`` (G·H,), G = 1, 3, 4 gates:
+  PyTorch's layout, one row per gate unit, applied as x @ W_ihᵀ. It differs from
+  ``nn.Dense``'s W (n_in, n_out), applied as x @ W, on purpose: the gates stacked along the
+  rows are one contiguous block each (W_ih[:H] is the first gate's), as torch stores them;
 - GRU gates r, z, n, with b_hn *inside* the reset product: n = tanh(W_in x + b_in +
   r ⊙ (W_hn h + b_hn)), h' = (1 - z) ⊙ n + z ⊙ h;
 - LSTM gates i, f, g, o: c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c').
@@ -21,9 +25,11 @@ gradient for all steps at once, so that their backward loops only chain them.
 
 Every function follows its data (NumPy in, NumPy out; CuPy in, CuPy out); layers create their
 weights on xp (None: the current device), drawn by NumPy from the seed so that the CPU and the
-GPU start from the same numbers. Public functions check their arguments once (errors name the
-argument); the layers' forward/backward are the cores that trust theirs, but for a backward
-called before any forward or with dy of the wrong shape, a ValueError naming dy. Calling a
+GPU start from the same numbers. Public functions and calls declare their checks with
+``_checks.checked`` and check their arguments once, at the outermost call (errors name the
+argument); the layers' forward/backward (and project, weight_grads) are the cores that trust
+theirs, but for a backward called before any forward or with dy of the wrong shape, a
+ValueError naming dy. Calling a
 layer or a model refuses inputs that overflow it (its output not finite); fit refuses
 training that diverges.
 """
@@ -35,24 +41,30 @@ import numpy as np
 
 from . import backend
 from ._checks import (
+    Bool,
+    Choice,
+    Custom,
+    FloatDtype,
+    Function,
+    Instance,
+    Int,
+    Optional,
+    Real,
+    Seed,
+    Xp,
     check_array,
-    check_choice,
     check_device,
-    check_int,
     check_int_array,
-    check_real,
-    check_xp,
+    check_vocab,
+    checked,
+    from_outside,
     rng_from,
 )
+from ._deprecated import renamed_keywords
 from .backend import get_array_module
-from .nn import (
-    Dense,
-    Layer,
-    SoftmaxCrossEntropy,
-    _check_dtype,
-    _numerical_gradient,
-    _relative_error,
-)
+from .datasets import encode_chars
+from .gradcheck import compare_gradients
+from .nn import Dense, Layer, SoftmaxCrossEntropy
 from .optim import SGD, Adam, clip_grad_norm
 
 CELLS = ("rnn", "gru", "lstm")
@@ -61,23 +73,71 @@ GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
 def _sigmoid(a):
-    """σ(a) = (1 + tanh(a/2)) / 2: no exp, so no overflow, and three cheap operations."""
+    """σ(a) = (1 + tanh(a/2)) / 2: no exp, so no overflow, and three cheap operations.
+
+    Not numerics.sigmoid, on purpose: this runs once per step inside the GRU's loop, where
+    numerics.sigmoid (exp, abs, where, two divisions, and its input check when a layer is
+    called directly) costs five times as much, 30% of the GRU's forward and backward
+    (bench/rnn.py); the two agree to 2.2e-16 (tests/test_rnn.py checks it)."""
     s = get_array_module(a).tanh(a * 0.5)
     s *= 0.5
     s += 0.5
     return s
 
 
-class _Recurrent(Layer):
-    """The parameters and checks every recurrent layer shares; subclasses define the loop."""
+def _model_input(x, name, values, xp):
+    """x as the layer or model of the call reads it (values["self"] for a call of it,
+    values["model"] or values["layer"] for a function given it): (T, batch, n_in) floats on
+    its device, or (T, batch) word ids for a SequenceModel with n_words."""
+    model = next(values[k] for k in ("self", "model", "layer") if k in values)
+    if isinstance(model, Recurrent):
+        return check_sequences(x, name, model.n_in, get_array_module(model.params["W_ih"]))
+    xp = get_array_module(model.out.params["W"])
+    if model.embed is None:
+        return check_sequences(x, name, model.rnn.n_in, xp)
+    return check_int_array(x, name, high=model.embed.n_words, ndim=2, xp=xp)
+
+
+def _model_state(state, name, values, xp):
+    """state as the called layer or model (values["self"]) starts from: None, h (batch, H),
+    or (h, c) for an LSTM."""
+    model = values["self"]
+    layer = model if isinstance(model, Recurrent) else model.rnn
+    layer._check_state(state, values["x"].shape[1])
+    return state
+
+
+def _word_ids(ids, name, values, xp):
+    """ids as the called Embedding (values["self"]) looks them up: ints in [0, n_words)."""
+    table = values["self"]
+    return check_int_array(ids, name, high=table.n_words,
+                           xp=get_array_module(table.params["E"]))
+
+
+class Recurrent(Layer):
+    """What every recurrent layer shares: its parameters in PyTorch's layout, the checks of a
+    call, the input projection of all steps before the time loop (project) and the weight
+    gradients after it (weight_grads). RNN, GRU and LSTM define forward and backward.
+
+    The parameters (``params``), for G gates (1, 3, 4) and H hidden units:
+    ``W_ih`` (G·H, n_in), ``W_hh`` (G·H, H), ``b_ih`` and ``b_hh`` (G·H,), each drawn from
+    U(-1/√H, 1/√H) as torch does. The layout is PyTorch's, (gates·H, n_in), applied as
+    x @ W_ihᵀ (unlike nn.Dense's (n_in, n_out)), so that the weights load into
+    torch.nn.RNN/GRU/LSTM as they are (weight_ih_l0 = W_ih ...) and back.
+
+    Parameters
+    ----------
+    n_in : int >= 1, the input size.  n_hidden : int >= 1, H.
+    seed : int >= 0, numpy Generator or None (default 0).
+    xp : numpy, cupy or None (the current device).  dtype : a float dtype.
+    """
 
     cell = "rnn"
 
+    @checked(n_in=Int(), n_hidden=Int(), dtype=FloatDtype(), xp=Xp(), seed=Seed())
     def __init__(self, n_in, n_hidden, *, seed=0, xp=None, dtype=np.float64):
         super().__init__()
-        n_in, H = check_int(n_in, "n_in"), check_int(n_hidden, "n_hidden")
-        dtype = _check_dtype(dtype)
-        xp = check_xp(xp)
+        H = n_hidden
         G = GATES[self.cell]
         bound = 1 / math.sqrt(H)  # torch's init: U(-1/√H, 1/√H) for every weight and bias
         rng = rng_from(seed)
@@ -87,6 +147,7 @@ class _Recurrent(Layer):
         self.n_in, self.n_hidden = n_in, H
         self.state = None
 
+    @checked(x=Custom(_model_input, values=True), state=Custom(_model_state, values=True))
     def __call__(self, x, state=None):
         """forward(x, state) once x (T, batch, n_in) and state are checked.
 
@@ -100,14 +161,7 @@ class _Recurrent(Layer):
         (T, batch, H) array: the hidden state after every step (the final state is then in
         ``self.state``).
         """
-        x = self._check_call(x, state)
         return _finite_output(self, x, state)
-
-    def _check_call(self, x, state):
-        """x as (T, batch, n_in) on the parameters' device, and state of the right shape."""
-        x = check_sequences(x, "x", self.n_in, get_array_module(self.params["W_ih"]))
-        self._check_state(state, x.shape[1])
-        return x
 
     def _check_state(self, state, batch):
         """state: None, or h (batch, H) (a pair (h, c) for an LSTM) on the parameters' device."""
@@ -123,16 +177,41 @@ class _Recurrent(Layer):
                 raise ValueError(f"state must have shape ({batch}, {self.n_hidden}), "
                                  f"got {part.shape}")
 
-    def _project(self, x):
-        """x W_ihᵀ + b_ih for all T steps at once: one (T·batch, n_in) x (n_in, G·H) product."""
+    def project(self, x):
+        """x W_ihᵀ + b_ih for all T steps at once: one (T·batch, n_in) x (n_in, G·H) product
+        instead of T small ones inside the time loop (the input does not depend on the state).
+
+        A core, like forward: x is taken as checked (the layer's call checks it).
+
+        Parameters
+        ----------
+        x : float array (T, batch, n_in) on the parameters' device.
+
+        Returns
+        -------
+        array (T, batch, G·H): the input's part of every gate's pre-activation at every step.
+        """
         T, B, _ = x.shape
         return (x.reshape(T * B, -1) @ self.params["W_ih"].T + self.params["b_ih"]).reshape(
             T, B, -1)
 
-    def _weight_grads(self, d_in, d_hidden):
-        """The four parameter gradients as one product each, after the time loop; returns dx.
+    def weight_grads(self, d_in, d_hidden):
+        """The four parameter gradients as one product each, after the backward loop: the sums
+        over steps and the batch, Σ_t d_in[t]ᵀ x[t] and so on, as (G·H, T·batch) products.
+        Sets ``self.grads`` (keyed as params, in their shapes) and returns dL/dx.
 
-        d_in: dL/d(x W_ihᵀ + b_ih), d_hidden: dL/d(h W_hhᵀ + b_hh), both (T, batch, G·H)."""
+        A core, like backward: it reads x and the states of the last forward pass.
+
+        Parameters
+        ----------
+        d_in : array (T, batch, G·H), dL/d(x W_ihᵀ + b_ih) at every step.
+        d_hidden : array (T, batch, G·H), dL/d(h W_hhᵀ + b_hh) at every step (the same array
+            as d_in for the simple unit and the LSTM, where both enter one sum).
+
+        Returns
+        -------
+        array (T, batch, n_in): dL/dx.
+        """
         T, B, GH = d_in.shape
         d_in2, d_hid2 = d_in.reshape(T * B, GH), d_hidden.reshape(T * B, GH)
         self.grads = {"W_ih": d_in2.T @ self.x.reshape(T * B, -1),
@@ -163,9 +242,10 @@ class _Recurrent(Layer):
         return f"{type(self).__name__}({self.n_in}, {self.n_hidden})"
 
 
-class RNN(_Recurrent):
+class RNN(Recurrent):
     """The simple (Elman) unit, as torch.nn.RNN with tanh: h_t = tanh(W_ih x_t + b_ih +
-    W_hh h_{t-1} + b_hh).
+    W_hh h_{t-1} + b_hh). Weights in PyTorch's layout, W_ih (H, n_in) and W_hh (H, H), so
+    that they load into torch.nn.RNN as they are (see Recurrent).
 
     Parameters
     ----------
@@ -179,7 +259,7 @@ class RNN(_Recurrent):
     def forward(self, x, state=None):
         xp = get_array_module(x)
         T, B, _ = x.shape
-        a = self._project(x)
+        a = self.project(x)
         a += self.params["b_hh"]
         W_hhT = self.params["W_hh"].T
         h = xp.empty((T + 1, B, self.n_hidden), dtype=x.dtype)
@@ -201,13 +281,15 @@ class RNN(_Recurrent):
             self.dh[t] = dh = dy[t] + dh_next
             da[t] = dh * (1 - self.h[t] * self.h[t])  # tanh' = 1 - h²
             dh_next = da[t] @ W_hh  # h_{t-1} enters through W_hh
-        return self._weight_grads(da, da)
+        return self.weight_grads(da, da)
 
 
-class GRU(_Recurrent):
+class GRU(Recurrent):
     """The gated recurrent unit, as torch.nn.GRU: gates r, z, n in that order,
     r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
-    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 - z) ⊙ n + z ⊙ h.
+    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 - z) ⊙ n + z ⊙ h. Weights in
+    PyTorch's layout, W_ih (3H, n_in) and W_hh (3H, H), the rows of r, z, n one block each,
+    so that they load into torch.nn.GRU as they are (see Recurrent).
 
     Parameters
     ----------
@@ -222,7 +304,7 @@ class GRU(_Recurrent):
         xp = get_array_module(x)
         T, B, _ = x.shape
         H = self.n_hidden
-        gi = self._project(x)  # (T, B, 3H): the input's part of r, z and n
+        gi = self.project(x)  # (T, B, 3H): the input's part of r, z and n
         self.gh = xp.empty_like(gi)  # h W_hhᵀ + b_hh, kept: its n part is needed backward
         self.gates = xp.empty_like(gi)  # r, z, n after their nonlinearities
         h = xp.empty((T + 1, B, H), dtype=x.dtype)
@@ -263,13 +345,15 @@ class GRU(_Recurrent):
             d_in[t] = dh[:, None, :] * p_in[t]
             d_hid[t] = dh[:, None, :] * p_hid[t]
             dh_next = dh * z[t] + d_hid[t].reshape(B, 3 * H) @ W_hh  # directly and via W_hh
-        return self._weight_grads(d_in.reshape(T, B, 3 * H), d_hid.reshape(T, B, 3 * H))
+        return self.weight_grads(d_in.reshape(T, B, 3 * H), d_hid.reshape(T, B, 3 * H))
 
 
-class LSTM(_Recurrent):
+class LSTM(Recurrent):
     """The long short-term memory unit, as torch.nn.LSTM: gates i, f, g, o in that order,
     (i, f, o) = σ(·), g = tanh(·) of W_ih x + b_ih + W_hh h + b_hh;
-    c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'). The state is the pair (h, c).
+    c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'). The state is the pair (h, c). Weights in
+    PyTorch's layout, W_ih (4H, n_in) and W_hh (4H, H), the rows of i, f, g, o one block each,
+    so that they load into torch.nn.LSTM as they are (see Recurrent).
 
     Parameters
     ----------
@@ -289,7 +373,7 @@ class LSTM(_Recurrent):
         k = xp.full(4 * H, 0.5, dtype=x.dtype)
         k[2 * H:3 * H] = 1
         m = 0.5 - 0.5 * (k == 1)
-        a = self._project(x)
+        a = self.project(x)
         a += self.params["b_hh"]
         a *= k  # for all steps at once
         W_hhT = self.params["W_hh"].T * k
@@ -335,12 +419,14 @@ class LSTM(_Recurrent):
             dc = dc * f[t]  # the cell path: c_{t-1} enters c_t times f, nothing else
             dh_next = da[t].reshape(B, 4 * H) @ W_hh
         da = da.reshape(T, B, 4 * H)
-        return self._weight_grads(da, da)
+        return self.weight_grads(da, da)
 
 
 LAYERS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
 
 
+@checked(cell=Choice(*CELLS), n_in=Int(), n_hidden=Int(), dtype=FloatDtype(), xp=Xp(),
+         seed=Seed())
 def recurrent_layer(cell, n_in, n_hidden, *, seed=0, xp=None, dtype=np.float64):
     """A recurrent layer by name: RNN, GRU or LSTM.
 
@@ -354,10 +440,16 @@ def recurrent_layer(cell, n_in, n_hidden, *, seed=0, xp=None, dtype=np.float64):
     -------
     RNN, GRU or LSTM layer, its parameters on xp's device.
     """
-    cell = check_choice(cell, "cell", LAYERS)
     return LAYERS[cell](n_in, n_hidden, seed=seed, xp=xp, dtype=dtype)
 
 
+def _argument_name(name, _):
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (the argument's name), got {type(name).__name__}")
+    return name
+
+
+@checked(name=Custom(_argument_name), n_in=Optional(Int()), xp=Optional(Xp()))
 def check_sequences(x, name, n_in=None, xp=None):
     """x as a finite float array (T, batch, n_in), with n_in features when given.
 
@@ -370,11 +462,7 @@ def check_sequences(x, name, n_in=None, xp=None):
     -------
     float array (T, batch, n_in) on module xp.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str (the argument's name), got {type(name).__name__}")
-    if n_in is not None:
-        n_in = check_int(n_in, "n_in")
-    x = check_array(x, name, ndim=(3,), xp=None if xp is None else check_xp(xp))
+    x = check_array(x, name, ndim=(3,), xp=xp)
     if n_in is not None and x.shape[2] != n_in:
         raise ValueError(f"{name} has {x.shape[2]} features per step (shape {x.shape}, laid "
                          f"out (T, batch, n_in)), but the layer takes {n_in}")
@@ -394,14 +482,15 @@ class Embedding(Layer):
     xp : numpy, cupy or None (the current device).  dtype : a float dtype.
     """
 
+    @checked(n_words=Int(), dim=Int(), dtype=FloatDtype(), xp=Xp(), seed=Seed())
     def __init__(self, n_words, dim, *, seed=0, xp=None, dtype=np.float64):
         super().__init__()
-        self.n_words, self.dim = check_int(n_words, "n_words"), check_int(dim, "dim")
-        dtype, xp = _check_dtype(dtype), check_xp(xp)
+        self.n_words, self.dim = n_words, dim
         self.params = {"E": xp.asarray(rng_from(seed).standard_normal((self.n_words, self.dim)),
                                        dtype=dtype)}
         self.ids = None
 
+    @checked(ids=Custom(_word_ids, values=True))
     def __call__(self, ids):
         """forward(ids) once ids are checked.
 
@@ -413,8 +502,7 @@ class Embedding(Layer):
         -------
         array ids.shape + (dim,).
         """
-        xp = get_array_module(self.params["E"])
-        return self.forward(check_int_array(ids, "ids", high=self.n_words, xp=xp))
+        return self.forward(ids)
 
     def forward(self, ids):
         self.ids = ids
@@ -451,14 +539,15 @@ class SequenceModel(Layer):
     xp : numpy, cupy or None (the current device).  dtype : a float dtype.
     """
 
+    @checked(seed=Seed(), xp=Xp(), readout=Choice("all", "last"), cell=Choice(*CELLS),
+             n_in=Int(), n_hidden=Int(), dtype=FloatDtype(), n_out=Int(),
+             n_words=Optional(Int()))
     def __init__(self, cell, n_in, n_hidden, n_out, *, readout="all", n_words=None, seed=0,
                  xp=None, dtype=np.float64):
         rng = rng_from(seed)
-        xp = check_xp(xp)
-        self.readout = check_choice(readout, "readout", {"all", "last"})
+        self.readout = readout
         self.rnn = recurrent_layer(cell, n_in, n_hidden, seed=rng, xp=xp, dtype=dtype)
-        self.out = Dense(check_int(n_hidden, "n_hidden"), check_int(n_out, "n_out"),
-                         seed=rng, xp=xp, dtype=dtype)
+        self.out = Dense(n_hidden, n_out, seed=rng, xp=xp, dtype=dtype)
         self.embed = None if n_words is None else Embedding(n_words, n_in, seed=rng, xp=xp,
                                                             dtype=dtype)
 
@@ -480,6 +569,7 @@ class SequenceModel(Layer):
         return {f"{name}.{k}": part.grads[k] for name, part in zip(names, parts, strict=True)
                 for k in part.params}
 
+    @checked(x=Custom(_model_input, values=True), state=Custom(_model_state, values=True))
     def __call__(self, x, state=None):
         """forward(x, state) once x and state are checked (see the recurrent layer's call).
 
@@ -492,16 +582,7 @@ class SequenceModel(Layer):
         -------
         logits (T, batch, n_out) for readout="all", (batch, n_out) for "last".
         """
-        x = self._check_x(x, "x")
-        self.rnn._check_state(state, x.shape[1])
         return _finite_output(self, x, state)
-
-    def _check_x(self, x, name):
-        """x as the model reads it: (T, batch, n_in) floats, or (T, batch) ids with n_words."""
-        xp = get_array_module(self.out.params["W"])
-        if self.embed is None:
-            return check_sequences(x, name, self.rnn.n_in, xp)
-        return check_int_array(x, name, high=self.embed.n_words, ndim=2, xp=xp)
 
     def forward(self, x, state=None):
         h = self.rnn.forward(x if self.embed is None else self.embed.forward(x), state)
@@ -558,6 +639,30 @@ def _sequence_loss(model, x, y):
     return value, loss.backward().reshape(z.shape)
 
 
+def _labels(y, name, values, xp):
+    """y as labels for values["model"] (a SequenceModel) and the checked values["x"]: ints in
+    [0, n_out), (T, batch) for readout="all", (batch,) for readout="last"."""
+    model, x = values["model"], values["x"]
+    if not isinstance(model, SequenceModel):
+        raise TypeError("labels y need a SequenceModel (a bare layer has no readout)")
+    n_out = model.out.params["W"].shape[1]
+    shape = x.shape[:2] if model.readout == "all" else x.shape[1:2]
+    y = check_int_array(y, name, high=n_out, ndim=len(shape),
+                        xp=get_array_module(model.out.params["W"]))
+    if y.shape != shape:
+        raise ValueError(f"{name} must have shape {shape} for x of shape {x.shape}, got "
+                         f"{y.shape}")
+    return y
+
+
+def _first_param(model):
+    return next(iter(model.params.values()))
+
+
+@checked(model=Instance((Recurrent, SequenceModel), what="a recurrent layer or a SequenceModel",
+                        device_of=_first_param),
+         eps=Real(low=0, low_open=True), x=Custom(_model_input, values=True),
+         y=Optional(Custom(_labels, values=True)), seed=Seed())
 def gradient_check(model, x, y=None, *, eps=1e-6, seed=0):
     """Relative error between backpropagation through time and central differences, for
     dL/dx and every parameter of a recurrent layer or a SequenceModel (use float64).
@@ -577,16 +682,8 @@ def gradient_check(model, x, y=None, *, eps=1e-6, seed=0):
     dict of floats in [0, 1]: "x" (not for word ids, which have no gradient), then one entry
     per parameter.
     """
-    if not isinstance(model, (_Recurrent, SequenceModel)):
-        raise TypeError(f"model must be a recurrent layer or a SequenceModel, got "
-                        f"{type(model).__name__}")
-    eps = check_real(eps, "eps", low=0, low_open=True)
-    W = next(iter(model.params.values()))
+    W = _first_param(model)
     xp = get_array_module(W)
-    if isinstance(model, _Recurrent):
-        x = check_sequences(x, "x", model.n_in, xp)
-    else:
-        x = model._check_x(x, "x")
     x = x.copy()
     _finite_output(model, x, None)  # x that overflows the model is refused here
     if y is None:
@@ -598,14 +695,6 @@ def gradient_check(model, x, y=None, *, eps=1e-6, seed=0):
         def backward():
             return model.backward(R)
     else:
-        if not isinstance(model, SequenceModel):
-            raise TypeError("labels y need a SequenceModel (a bare layer has no readout)")
-        n_out = model.out.params["W"].shape[1]
-        shape = x.shape[:2] if model.readout == "all" else x.shape[1:2]
-        y = check_int_array(y, "y", high=n_out, ndim=len(shape), xp=xp)
-        if y.shape != shape:
-            raise ValueError(f"y must have shape {shape}, got {y.shape}")
-
         def scalar():
             return _sequence_loss(model, x, y)[0]
 
@@ -617,10 +706,11 @@ def gradient_check(model, x, y=None, *, eps=1e-6, seed=0):
     arrays = {"x": x, **model.params}
     if x.dtype.kind != "f":  # word ids: no gradient
         del analytic["x"], arrays["x"]
-    return {name: _relative_error(analytic[name], _numerical_gradient(scalar, arr, eps))
-            for name, arr in arrays.items()}
+    return compare_gradients(scalar, arrays, analytic, eps=eps)
 
 
+@checked(layer=Instance(Recurrent, what="RNN, GRU or LSTM", device_of=_first_param),
+         x=Custom(_model_input, values=True), seed=Seed())
 def gradient_norms_through_time(layer, x, *, seed=0):
     """‖∂L/∂h_t‖ for every step t, L = h_T · u for a fixed random unit vector u: how much the
     last output depends on the state t steps before (vanishing or exploding gradients).
@@ -634,9 +724,6 @@ def gradient_norms_through_time(layer, x, *, seed=0):
     -------
     float64 NumPy array (T,): the norms, averaged over the batch; entry T - 1 is ‖u‖ = 1.
     """
-    if not isinstance(layer, _Recurrent):
-        raise TypeError(f"layer must be RNN, GRU or LSTM, got {type(layer).__name__}")
-    x = layer._check_call(x, None)
     xp = get_array_module(x)
     _finite_output(layer, x, None)
     u = rng_from(seed).standard_normal(layer.n_hidden)
@@ -651,15 +738,21 @@ def gradient_norms_through_time(layer, x, *, seed=0):
 # ----------------------------------------------------------------------------- training
 
 
-def fit(model, x, y, *, steps=100, batch_size=32, lr=0.01, optimizer="adam", clip=1.0,
+@renamed_keywords(steps="n_iter")
+@checked(model=Instance(SequenceModel, device_of=lambda m: m.out.params["W"]),
+         x=Custom(_model_input, values=True), y=Custom(_labels, values=True), n_iter=Int(),
+         batch_size=Int(), lr=Real(low=0, low_open=True), optimizer=Choice("adam", "sgd"),
+         clip=Optional(Real(low=0, low_open=True)), progress=Bool(),
+         callback=Optional(Function()), seed=Seed())
+def fit(model, x, y, *, n_iter=100, batch_size=32, lr=0.01, optimizer="adam", clip=1.0,
         seed=0, progress=False, callback=None):
     """Train a SequenceModel with softmax cross-entropy on random mini-batches.
 
-    Each step draws batch_size sequences (columns of x), backpropagates through time, clips
-    the gradients' global norm to clip (None: no clipping) and takes one optimizer step.
-    Training that diverges stops with a ValueError naming lr: a loss or gradient norm that is
-    not finite, a loss above DIVERGED (1000) times max(1, the first step's loss), or
-    parameters that are not finite at the end.
+    Each of the n_iter steps draws batch_size sequences (columns of x), backpropagates
+    through time, clips the gradients' global norm to clip (None: no clipping) and takes one
+    optimizer step. Training that diverges stops with a ValueError naming lr: a loss or
+    gradient norm that is not finite, a loss above DIVERGED (1000) times max(1, the first
+    step's loss), or parameters that are not finite at the end.
 
     Parameters
     ----------
@@ -668,7 +761,8 @@ def fit(model, x, y, *, steps=100, batch_size=32, lr=0.01, optimizer="adam", cli
         a model with n_words.
     y : int labels on x's device: (T, n_sequences) for readout="all", (n_sequences,) for
         readout="last", each in [0, n_out).
-    steps : int >= 1.  batch_size : int >= 1 (at most n_sequences is used).
+    n_iter : int >= 1, exactly this many steps (the old keyword steps= still works, with a
+        DeprecationWarning).  batch_size : int >= 1 (at most n_sequences is used).
     lr : float > 0.  optimizer : "adam" or "sgd", built from model.params.values().
     clip : float > 0 or None, the largest global gradient norm.
     seed : the batches, int >= 0, numpy Generator or None.
@@ -677,34 +771,54 @@ def fit(model, x, y, *, steps=100, batch_size=32, lr=0.01, optimizer="adam", cli
 
     Returns
     -------
-    list of steps floats, the training loss of each step.
+    list of n_iter floats, the training loss of each step.
     """
-    if not isinstance(model, SequenceModel):
-        raise TypeError(f"model must be a SequenceModel, got {type(model).__name__}")
-    xp = get_array_module(model.out.params["W"])
-    x = model._check_x(x, "x")
-    n_out = model.out.params["W"].shape[1]
-    shape = x.shape[:2] if model.readout == "all" else x.shape[1:2]
-    y = check_int_array(y, "y", high=n_out, ndim=len(shape), xp=xp)
-    if y.shape != shape:
-        raise ValueError(f"y must have shape {shape} for x of shape {x.shape}, got {y.shape}")
-    steps, batch_size = check_int(steps, "steps"), check_int(batch_size, "batch_size")
-    lr = check_real(lr, "lr", low=0, low_open=True)
-    name = check_choice(optimizer, "optimizer", {"adam", "sgd"})
-    if clip is not None:
-        clip = check_real(clip, "clip", low=0, low_open=True)
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be True or False, got {type(progress).__name__}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    opt = (Adam if name == "adam" else SGD)(list(model.params.values()), lr=lr)
-    return _fit(model, x, y, opt, steps, batch_size, clip, rng_from(seed), progress, callback)
+    xp = get_array_module(x)
+    opt = (Adam if optimizer == "adam" else SGD)(list(model.params.values()), lr=lr)
+    rng = rng_from(seed)
+    n = x.shape[1]
+    batch_size = min(batch_size, n)
+    callback = None if callback is None else from_outside(callback)  # its own calls checked
+    losses = []
+    bar = _progress(range(1, n_iter + 1), n_iter, progress)
+    with _one_blas_thread(xp, batch_size * model.rnn.params["W_hh"].shape[0]):
+        for step in bar:
+            cols = xp.asarray(rng.choice(n, batch_size, replace=False))
+            yb = y[:, cols] if model.readout == "all" else y[cols]
+            with np.errstate(over="ignore", invalid="ignore"):
+                value, dz = _sequence_loss(model, x[:, cols], yb)
+                model.backward(dz)
+                grads = list(model.grads.values())
+                norm = clip_grad_norm(grads, clip if clip is not None else math.inf)
+            value = float(value)
+            if step == 1 and not math.isfinite(value):
+                raise ValueError(f"x overflows the model: the loss of the first batch is "
+                                 f"{value}; scale the inputs (or the weights) down")
+            limit = DIVERGED * max(1.0, losses[0] if losses else value)
+            if not (math.isfinite(value) and math.isfinite(norm) and value <= limit):
+                raise ValueError(f"training diverged at step {step}: the loss is {value:.4g} "
+                                 f"(first {losses[0] if losses else value:.4g}) and the "
+                                 f"gradient norm {norm:.4g}; lower lr (now {opt.lr:g}) or "
+                                 f"clip the gradients")
+            opt.step(grads)
+            losses.append(value)
+            if hasattr(bar, "set_postfix") and step % 10 == 0:
+                bar.set_postfix(loss=f"{value:.3f}")
+            if callback is not None:
+                callback(step, value)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = all(bool(xp.isfinite(p).all()) for p in model.params.values())
+    if not finite:
+        raise ValueError(f"training diverged: the parameters overflowed at the last step; "
+                         f"lower lr (now {opt.lr:g}) or clip the gradients")
+    return losses
 
 
 def _progress(iterable, total, show):
+    """iterable, or with show a tqdm bar over it (a widget in a notebook, text elsewhere)."""
     if not show:
         return iterable
-    from tqdm.auto import tqdm  # a widget bar in a notebook, a text bar in a terminal
+    from tqdm.auto import tqdm
 
     return tqdm(iterable, total=total, desc="training")
 
@@ -722,148 +836,40 @@ def _one_blas_thread(xp, size):
     return threadpool_limits(1, user_api="blas")
 
 
-def _fit(model, x, y, opt, steps, batch_size, clip, rng, progress, callback):
-    size = min(batch_size, x.shape[1]) * model.rnn.params["W_hh"].shape[0]
-    with _one_blas_thread(get_array_module(x), size):
-        return _fit_loop(model, x, y, opt, steps, batch_size, clip, rng, progress, callback)
-
-
-def _fit_loop(model, x, y, opt, steps, batch_size, clip, rng, progress, callback):
-    xp = get_array_module(x)
-    n = x.shape[1]
-    batch_size = min(batch_size, n)
-    losses = []
-    bar = _progress(range(1, steps + 1), steps, progress)
-    for step in bar:
-        cols = xp.asarray(rng.choice(n, batch_size, replace=False))
-        yb = y[:, cols] if model.readout == "all" else y[cols]
-        with np.errstate(over="ignore", invalid="ignore"):
-            value, dz = _sequence_loss(model, x[:, cols], yb)
-            model.backward(dz)
-            grads = list(model.grads.values())
-            norm = clip_grad_norm(grads, clip if clip is not None else math.inf)
-        value = float(value)
-        if step == 1 and not math.isfinite(value):
-            raise ValueError(f"x overflows the model: the loss of the first batch is {value}; "
-                             f"scale the inputs (or the weights) down")
-        limit = DIVERGED * max(1.0, losses[0] if losses else value)
-        if not (math.isfinite(value) and math.isfinite(norm) and value <= limit):
-            raise ValueError(f"training diverged at step {step}: the loss is {value:.4g} (first "
-                             f"{losses[0] if losses else value:.4g}) and the gradient norm "
-                             f"{norm:.4g}; lower lr (now {opt.lr:g}) or clip the gradients")
-        opt._step(grads)
-        losses.append(value)
-        if hasattr(bar, "set_postfix") and step % 10 == 0:
-            bar.set_postfix(loss=f"{value:.3f}")
-        if callback is not None:
-            callback(step, value)
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite = all(bool(xp.isfinite(p).all()) for p in model.params.values())
-    if not finite:
-        raise ValueError(f"training diverged: the parameters overflowed at the last step; "
-                         f"lower lr (now {opt.lr:g}) or clip the gradients")
-    return losses
-
-
 # ----------------------------------------------------------------------------- data
 
 
-def parity_data(n, length, *, running=False, seed=0, xp=None):
-    """Random bit sequences and their parity (1 when the number of ones is odd).
-
-    Parameters
-    ----------
-    n : int >= 1, the number of sequences.  length : int >= 1, T.
-    running : bool; True gives the parity of the bits so far at every step.
-    seed : int >= 0, numpy Generator or None (default 0).
-    xp : numpy, cupy or None (the current device).
-
-    Returns
-    -------
-    (x, y): x float64 (T, n, 1) of 0s and 1s; y int64 parities, (n,) of the whole sequence,
-    or (T, n) for running=True; on xp's device.
-    """
-    n, length = check_int(n, "n"), check_int(length, "length")
-    if not isinstance(running, bool):
-        raise TypeError(f"running must be True or False, got {type(running).__name__}")
-    xp = check_xp(xp)
-    bits = rng_from(seed).integers(0, 2, (length, n))
-    y = bits.cumsum(axis=0) % 2 if running else bits.sum(axis=0) % 2
-    return xp.asarray(bits[:, :, None], dtype=np.float64), xp.asarray(y)
+def _language_model(model, name):
+    if not isinstance(model, SequenceModel) or model.readout != "all":
+        raise TypeError(f"{name} must be a SequenceModel with readout='all'")
+    return model
 
 
-def encode_chars(text, vocab=None):
-    """text as character ids, and the vocabulary (its distinct characters, sorted).
-
-    Parameters
-    ----------
-    text : str, not empty.  vocab : None (build it from text) or a str of distinct
-        characters: every character of text must be in it.
-
-    Returns
-    -------
-    (ids, vocab): int64 NumPy array (len(text),), and the vocabulary as a str.
-    """
-    if not isinstance(text, str) or not text:
-        raise (TypeError if not isinstance(text, str) else ValueError)(
-            "text must be a non-empty str")
-    if vocab is None:
-        vocab = "".join(sorted(set(text)))
-    vocab = _check_vocab(vocab)
-    index = {ch: i for i, ch in enumerate(vocab)}
-    unknown = sorted(set(text) - set(index))
-    if unknown:
-        raise ValueError(f"text has characters outside the vocabulary: {''.join(unknown)!r}")
-    return np.fromiter(map(index.__getitem__, text), dtype=np.int64, count=len(text)), vocab
-
-
-def _check_vocab(vocab):
-    if not isinstance(vocab, str) or not vocab:
-        raise TypeError("vocab must be a non-empty str of distinct characters")
-    if len(set(vocab)) != len(vocab):
-        raise ValueError("vocab must not repeat a character")
+def _vocab_of(vocab, name, values, xp):
+    """vocab as a str of distinct characters, one per input and output of values["model"]."""
+    vocab, model = check_vocab(vocab, name), values["model"]
+    reads = model.rnn.n_in if model.embed is None else model.embed.n_words
+    if reads != len(vocab) or model.out.params["W"].shape[1] != len(vocab):
+        raise ValueError(f"{name} has {len(vocab)} characters, the model reads "
+                         f"{reads} and writes {model.out.params['W'].shape[1]}")
     return vocab
 
 
-def one_hot(ids, n_classes, *, dtype=np.float64):
-    """Rows of the identity: out[..., k] = 1 where ids == k.
-
-    Parameters
-    ----------
-    ids : int array of any shape, entries in [0, n_classes).
-    n_classes : int >= 1.  dtype : a float dtype.
-
-    Returns
-    -------
-    array ids.shape + (n_classes,), on ids' device.
-    """
-    n_classes = check_int(n_classes, "n_classes")
-    ids = check_int_array(ids, "ids", high=n_classes)
-    xp = get_array_module(ids)
-    return (ids[..., None] == xp.arange(n_classes)).astype(_check_dtype(dtype))
+def _prefix_in(prefix, name, values, xp):
+    """prefix as a non-empty str of characters of values["vocab"]."""
+    if not isinstance(prefix, str) or not prefix:
+        raise (TypeError if not isinstance(prefix, str) else ValueError)(
+            f"{name} must be a non-empty str")
+    unknown = sorted(set(prefix) - set(values["vocab"]))
+    if unknown:
+        raise ValueError(f"{name} has characters outside the vocabulary: "
+                         f"{''.join(unknown)!r}")
+    return prefix
 
 
-def windows(ids, length, *, stride=None):
-    """Overlapping windows of a sequence of ids, time-major, and the ids that follow each.
-
-    Parameters
-    ----------
-    ids : 1-D int array.  length : int >= 1, T, less than len(ids).
-    stride : int >= 1 or None (length: windows side by side).
-
-    Returns
-    -------
-    (inputs, targets): int arrays (T, n_windows), targets[t] = inputs[t + 1] one step on.
-    """
-    ids = check_int_array(ids, "ids", ndim=1)
-    length = check_int(length, "length", high=ids.size - 1, high_is="len(ids) - 1")
-    stride = length if stride is None else check_int(stride, "stride")
-    xp = get_array_module(ids)
-    starts = xp.arange(0, ids.size - length, stride)
-    index = starts[None, :] + xp.arange(length)[:, None]
-    return ids[index], ids[index + 1]
-
-
+@checked(model=Custom(_language_model), vocab=Custom(_vocab_of, values=True),
+         prefix=Custom(_prefix_in, values=True), n_chars=Int(),
+         temperature=Real(low=0, low_open=True), seed=Seed())
 def sample_text(model, vocab, prefix, n_chars, *, temperature=1.0, seed=0):
     """Characters drawn one at a time from a character language model, after a prefix.
 
@@ -880,21 +886,6 @@ def sample_text(model, vocab, prefix, n_chars, *, temperature=1.0, seed=0):
     -------
     str: prefix followed by n_chars drawn characters.
     """
-    if not isinstance(model, SequenceModel) or model.readout != "all":
-        raise TypeError("model must be a SequenceModel with readout='all'")
-    vocab = _check_vocab(vocab)
-    reads = model.rnn.n_in if model.embed is None else model.embed.n_words
-    if reads != len(vocab) or model.out.params["W"].shape[1] != len(vocab):
-        raise ValueError(f"vocab has {len(vocab)} characters, the model reads "
-                         f"{reads} and writes {model.out.params['W'].shape[1]}")
-    if not isinstance(prefix, str) or not prefix:
-        raise (TypeError if not isinstance(prefix, str) else ValueError)(
-            "prefix must be a non-empty str")
-    unknown = sorted(set(prefix) - set(vocab))
-    if unknown:
-        raise ValueError(f"prefix has characters outside the vocabulary: {''.join(unknown)!r}")
-    n_chars = check_int(n_chars, "n_chars")
-    temperature = check_real(temperature, "temperature", low=0, low_open=True)
     rng = rng_from(seed)
     W = model.out.params["W"]
     xp, dtype = get_array_module(W), W.dtype
@@ -916,3 +907,9 @@ def sample_text(model, vocab, prefix, n_chars, *, temperature=1.0, seed=0):
             z = model.forward(inputs[k:k + 1][None], model.rnn.state)[-1, 0]
     return prefix + "".join(out)
 
+
+def __getattr__(name):
+    """Names that moved to another module keep working for one release, with a warning."""
+    from ._deprecated import moved
+
+    return moved(__name__, name)

@@ -5,10 +5,46 @@ with either). A NumPy array and a CuPy array in one call raise DeviceMismatchErr
 the one on the other device.
 """
 
-from ._checks import array_module, check_array, check_int
+import functools
+
+from ._checks import Array, Custom, Int, check_array, checked
 from .backend import get_array_module
 
 
+def _check_vectors(x, name, values, xp):
+    """x as a vector or rows of vectors (1-D or more)."""
+    if getattr(x, "ndim", None) == 0 or isinstance(x, int | float):
+        raise ValueError(f"{name} must be a vector or rows of vectors (1-D or more), got a "
+                         f"scalar {type(x).__name__}")
+    return check_array(x, name, ndim=tuple(range(1, 33)), xp=xp)
+
+
+def _check_features(value, name, values, xp, *, first, ndim=(1, 2)):
+    """value as an array of rank ndim on the call's device, with as many features (last axis)
+    as the argument first."""
+    value = check_array(value, name, ndim=ndim, xp=xp)
+    if values[first].shape[-1] != value.shape[-1]:
+        raise ValueError(f"{first} and {name} must have the same number of features (last "
+                         f"axis): {first} has shape {values[first].shape}, {name} has shape "
+                         f"{value.shape}")
+    return value
+
+
+def _check_other(b, name, values, xp):
+    """b, the rows a is compared with: None (a itself, so a must be 2-D) or like a."""
+    if b is None:
+        if values["a"].ndim == 1:
+            raise ValueError(f"b is required when a is a single vector (a has shape "
+                             f"{values['a'].shape}); pass a 2-D a to compare its rows with "
+                             f"each other")
+        return None
+    return _check_features(b, name, values, xp, first="a")
+
+
+_PAIR = {"a": Array(), "b": Custom(_check_other, values=True, device_of=lambda b: b)}
+
+
+@checked(x=Custom(_check_vectors, values=True, device_of=lambda x: x))
 def normalize_rows(x):
     """Each row of x divided by its L2 norm; zero rows stay zero.
 
@@ -20,10 +56,6 @@ def normalize_rows(x):
     -------
     array of x's shape, each row of norm 1 (or 0); float32 for float32 x, else float64.
     """
-    if getattr(x, "ndim", None) == 0 or isinstance(x, int | float):
-        raise ValueError(f"x must be a vector or rows of vectors (1-D or more), got a scalar "
-                         f"{type(x).__name__}")
-    x = check_array(x, "x", ndim=tuple(range(1, 33)))
     xp = get_array_module(x)
     norm = xp.sqrt(xp.einsum("...i,...i->...", x, x))[..., None]
     info = xp.finfo(x.dtype)
@@ -38,21 +70,7 @@ def normalize_rows(x):
     return unit
 
 
-def _checked_pair(a, b, names=("a", "b"), ndim_b=(1, 2)):
-    """a and b validated, on one array module, with the same number of features.
-
-    The module is a's when a is an array, else b's; the other one on another device raises
-    DeviceMismatchError naming it.
-    """
-    xp = array_module(**{names[0]: a, names[1]: b})
-    a, b = check_array(a, names[0], xp=xp), check_array(b, names[1], ndim=ndim_b, xp=xp)
-    if a.shape[-1] != b.shape[-1]:
-        raise ValueError(f"{names[0]} and {names[1]} must have the same number of features "
-                         f"(last axis): {names[0]} has shape {a.shape}, "
-                         f"{names[1]} has shape {b.shape}")
-    return xp, a, b
-
-
+@checked(**_PAIR)
 def cosine_similarity(a, b=None):
     """Cosine of the angle between a and b: the dot product of their normalised rows.
 
@@ -71,23 +89,20 @@ def cosine_similarity(a, b=None):
     (n_a, n_b) for two 2-D arrays, entry [i, j] comparing a[i] with b[j].
     float32 when the inputs are float32, else float64.
     """
+    xp = get_array_module(a)
     if b is None:
-        a = check_array(a, "a")
-        if a.ndim == 1:
-            raise ValueError("b is required when a is a single vector (a has shape "
-                             f"{a.shape}); pass a 2-D a to compare its rows with each other")
-        xp, unit_a = get_array_module(a), normalize_rows(a)
+        unit_a = normalize_rows(a)
         similarity = unit_a @ unit_a.T
         diagonal = xp.arange(len(a))
         similarity[diagonal, diagonal] = (unit_a != 0).any(axis=1)  # 1, or 0 for a zero row
     else:
-        xp, a, b = _checked_pair(a, b)
         similarity = normalize_rows(a) @ normalize_rows(b).T
     if similarity.ndim == 0:  # two vectors: a scalar
         return xp.clip(similarity, -1, 1)
     return xp.clip(similarity, -1, 1, out=similarity)  # in place: no second n_a x n_b array
 
 
+@checked(**_PAIR)
 def cosine_distance(a, b=None):
     """1 - cosine_similarity(a, b), clipped to [0, 2]; the diagonal is exactly 0 when b is None.
 
@@ -102,7 +117,7 @@ def cosine_distance(a, b=None):
     -------
     shapes as in cosine_similarity: a scalar, (n_b,), (n_a,) or (n_a, n_b); values in [0, 2].
     """
-    similarity = cosine_similarity(a, b)  # validates a and b
+    similarity = cosine_similarity(a, b)
     xp = get_array_module(similarity)
     distance = xp.clip(1 - similarity, 0, 2)
     if b is None:
@@ -110,6 +125,10 @@ def cosine_distance(a, b=None):
     return distance
 
 
+@checked(queries=Array(),
+         items=Custom(functools.partial(_check_features, first="queries", ndim=(2,)),
+                      values=True, device_of=lambda items: items),
+         k=Int(high=lambda values: values["items"].shape[0], high_is="the number of items"))
 def most_similar(queries, items, k=5):
     """The k items most similar to each query, by cosine similarity, best first.
 
@@ -125,8 +144,7 @@ def most_similar(queries, items, k=5):
     -------
     (indices, similarities), each of shape (k,) for one query or (n_queries, k).
     """
-    xp, queries, items = _checked_pair(queries, items, ("queries", "items"), ndim_b=(2,))
-    k = check_int(k, "k", high=items.shape[0], high_is="the number of items")
+    xp = get_array_module(queries)
     similarity = normalize_rows(queries) @ normalize_rows(items).T
     xp.clip(similarity, -1, 1, out=similarity)
     best = xp.argsort(-similarity, axis=-1, kind="stable")[..., :k]

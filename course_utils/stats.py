@@ -9,25 +9,37 @@ of a few numbers: it always runs on the CPU and returns NumPy.
 
 import numpy as np
 
-from ._checks import check_array, check_int, check_real, check_seed, rng_from, seed_to_int
+from ._checks import (
+    Array,
+    Custom,
+    Int,
+    Seed,
+    check_array,
+    check_real,
+    checked,
+    rng_from,
+    seed_to_int,
+)
 from .backend import get_array_module, to_numpy
 
 _ANY_RANK = tuple(range(33))
+_SAMPLES = Array(ndim=(2, 3))  # X: (N, d), or (B, N, d) for B samples at once
 
 
-def _check_samples(X, ddof):
-    """X as (N, d) or (B, N, d), and ddof a real number below N (a positive divisor)."""
-    X = check_array(X, "X", ndim=(2, 3))
-    ddof = check_real(ddof, "ddof")
+def _check_ddof(ddof, name, values, xp):
+    """ddof as a real number below N, the number of samples of X (a positive divisor)."""
+    ddof = check_real(ddof, name)
+    X = values["X"]
     n = X.shape[-2]
     try:
-        check_real(ddof, "ddof", high=n, high_open=True)
+        check_real(ddof, name, high=n, high_open=True)
     except ValueError as err:
         raise ValueError(f"{err}: the divisor N - ddof must be positive, and X has N = {n} "
                          f"samples (shape {X.shape}, samples on axis -2)") from None
-    return X, ddof
+    return ddof
 
 
+@checked(X=_SAMPLES, ddof=Custom(_check_ddof, values=True))
 def mean_cov(X, ddof=1):
     """x̄ = Σᵢ xᵢ / N and Σᵢ (xᵢ - x̄)(xᵢ - x̄)ᵀ / (N - ddof): centre, then one matrix product.
 
@@ -40,7 +52,6 @@ def mean_cov(X, ddof=1):
     -------
     (mean, cov) of shapes (d,) and (d, d), or (B, d) and (B, d, d), on X's device.
     """
-    X, ddof = _check_samples(X, ddof)
     xp = get_array_module(X)
     with np.errstate(over="ignore", invalid="ignore"):
         mean = X.mean(axis=-2)
@@ -71,6 +82,7 @@ def _rescaled_mean_cov(X, ddof):
     return mean * scale, cov
 
 
+@checked(X=_SAMPLES)
 def mle_mean_cov(X):
     """Maximum-likelihood estimates of a Gaussian's mean and covariance:
     μ̂ = Σᵢ xᵢ / N and Σ̂ = Σᵢ (xᵢ - μ̂)(xᵢ - μ̂)ᵀ / N, i.e. mean_cov(X, ddof=0).
@@ -86,6 +98,7 @@ def mle_mean_cov(X):
     return mean_cov(X, 0)
 
 
+@checked(X=_SAMPLES, ddof=Custom(_check_ddof, values=True))
 def sample_cov(X, ddof=1):
     """Σᵢ (xᵢ - x̄)(xᵢ - x̄)ᵀ / (N - ddof), as numpy.cov(X, rowvar=False, ddof=ddof).
 
@@ -104,16 +117,18 @@ def sample_cov(X, ddof=1):
     return mean_cov(X, ddof)[1]
 
 
-def _check_cov(cov, xp):
+def _check_cov(cov, name, values, xp):
     """cov as a finite, square, symmetric matrix on module xp."""
-    cov = check_array(cov, "cov", ndim=(2,), xp=xp)
+    cov = check_array(cov, name, ndim=(2,), xp=xp)
     d = cov.shape[0]
     peak = xp.abs(cov).max()
     if cov.shape != (d, d) or not bool((xp.abs(cov - cov.T) <= 1e-7 * peak).all()):
-        raise ValueError(f"cov must be a symmetric square matrix, got shape {cov.shape}")
+        raise ValueError(f"{name} must be a symmetric square matrix, got shape {cov.shape}")
     return cov
 
 
+@checked(cov=Custom(_check_cov, values=True, device_of=lambda cov: cov), n_samples=Int(),
+         n_trials=Int(), seed=Seed())
 def gaussian_samples(cov, n_samples, n_trials, seed=0):
     """n_trials independent samples of n_samples draws from N(0, cov): (n_trials, n_samples, d).
 
@@ -134,10 +149,7 @@ def gaussian_samples(cov, n_samples, n_trials, seed=0):
     array of shape (n_trials, n_samples, d), on cov's device.
     """
     xp = get_array_module(cov)
-    cov = _check_cov(cov, xp)
     d = cov.shape[0]
-    n_samples, n_trials = check_int(n_samples, "n_samples"), check_int(n_trials, "n_trials")
-    seed = check_seed(seed)
     try:
         L = xp.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
@@ -157,6 +169,36 @@ def _real_array(value, name):
     return check_array(np.asarray(value), name, ndim=_ANY_RANK, xp=np).astype(float)
 
 
+def _check_psd_on_host(cov, name):
+    """cov (on either device, or a list) as a symmetric positive semi-definite NumPy matrix."""
+    cov = _check_cov(to_numpy(cov), name, {}, np)
+    scale = np.abs(cov).max()
+    eigenvalues = np.linalg.eigvalsh(cov / scale) if scale > 0 else np.zeros(1)
+    if eigenvalues.min() < -1e-10:
+        raise ValueError(f"{name} must be positive semi-definite, got an eigenvalue of "
+                         f"{eigenvalues.min() * scale:.3g}")
+    return cov
+
+
+def _check_sizes(n_samples, name):
+    """n_samples as a float64 NumPy array of whole numbers, each at least 2."""
+    n = _real_array(n_samples, name)
+    if not np.all(n == np.round(n)) or n.min() < 2:
+        raise ValueError(f"{name} must be whole numbers of at least 2, got {n_samples!r}")
+    return n
+
+
+def _check_ddofs(ddof, name, values, xp):
+    """ddof as a float64 NumPy array, below n_samples wherever they broadcast."""
+    n, ddof_array = values["n_samples"], _real_array(ddof, name)
+    if not np.all(n - ddof_array > 0):
+        raise ValueError(f"{name} must be below n_samples (the divisor n_samples - ddof must "
+                         f"be positive), got n_samples={n.tolist()!r}, ddof={ddof!r}")
+    return ddof_array
+
+
+@checked(cov=Custom(_check_psd_on_host), n_samples=Custom(_check_sizes),
+         ddof=Custom(_check_ddofs, values=True))
 def cov_mse(cov, n_samples, ddof):
     """E‖S - Σ‖²_F for S = sample_cov(X, ddof) of n_samples draws from N(μ, Σ = cov).
 
@@ -178,19 +220,8 @@ def cov_mse(cov, n_samples, ddof):
     -------
     a float, or an array of the broadcast shape of n_samples and ddof; non-negative.
     """
-    cov = _check_cov(to_numpy(cov), np)
+    n, c = n_samples, n_samples - ddof
     scale = np.abs(cov).max()
-    eigenvalues = np.linalg.eigvalsh(cov / scale) if scale > 0 else np.zeros(1)
-    if eigenvalues.min() < -1e-10:
-        raise ValueError(f"cov must be positive semi-definite, got an eigenvalue of "
-                         f"{eigenvalues.min() * scale:.3g}")
-    n = _real_array(n_samples, "n_samples")
-    if not np.all(n == np.round(n)) or n.min() < 2:
-        raise ValueError(f"n_samples must be whole numbers of at least 2, got {n_samples!r}")
-    c = n - _real_array(ddof, "ddof")
-    if not np.all(c > 0):
-        raise ValueError(f"ddof must be below n_samples (the divisor n_samples - ddof must be "
-                         f"positive), got n_samples={n_samples!r}, ddof={ddof!r}")
     unit = cov / scale if scale > 0 else cov  # squares of cov / max|cov| cannot overflow
     spread = np.sum(unit**2 + np.outer(np.diag(unit), np.diag(unit)))  # Σ (Σ_ij² + Σ_ii Σ_jj)
     r = (n - 1) / c

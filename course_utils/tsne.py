@@ -15,20 +15,33 @@ on the host and moved, so a seed gives the same embedding on the CPU and the GPU
 """
 
 import contextlib
+import contextvars
 import math
 from concurrent.futures import ThreadPoolExecutor
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_array, check_choice, check_int, check_real, rng_from
+from ._checks import (
+    Custom,
+    Int,
+    Real,
+    Seed,
+    check_array,
+    check_choice,
+    check_real,
+    checked,
+    rng_from,
+)
+from ._deprecated import renamed_keywords
 from .backend import get_array_module
-from .decomposition import _pca, _unit
+from .decomposition import pca, power_of_two_scale
 
 EXPLORATION_ITER = 250  # scikit-learn's: iterations with early exaggeration and momentum 0.5
 
 
-class Affinities(NamedTuple):
+@dataclass(frozen=True)
+class Affinities:
     """The input similarities of t-SNE: P (n, n), symmetric, summing to 1, zero diagonal;
     conditional (n, n), row i is p_j|i; beta (n,), the precision 1/(2σᵢ²) found for each
     point; perplexity (n,), the perplexity exp(Hᵢ) each row reached."""
@@ -39,7 +52,8 @@ class Affinities(NamedTuple):
     perplexity: object
 
 
-class TSNEResult(NamedTuple):
+@dataclass(frozen=True)
+class TSNEResult:
     """A t-SNE run: embedding (n, n_components); kl, the final KL(P ‖ Q); kl_history, a list
     of (iteration, C) every 50 iterations (C of tsne_gradient: exaggerated at first);
     affinities, the Affinities used."""
@@ -72,15 +86,29 @@ def _squared_distances(X):
     return D
 
 
-def _check_perplexity(perplexity, n):
-    perplexity = check_real(perplexity, "perplexity", low=1)
+def _three_points(X, name):
+    X = check_array(X, name, ndim=(2,))
+    if len(X) < 3:
+        raise ValueError(f"{name} must have at least 3 points, got {len(X)}")
+    return X
+
+
+def _perplexity_below_n(perplexity, name, values, xp):
+    """A perplexity in [1, n - 1), n the points of values["X"]."""
+    perplexity = check_real(perplexity, name, low=1)
+    n = len(values["X"])
     if not perplexity < n - 1:
-        raise ValueError(f"perplexity must be below the number of points minus one, "
+        raise ValueError(f"{name} must be below the number of points minus one, "
                          f"{n - 1} (X has {n} points; a point has n - 1 neighbours), got "
                          f"{perplexity:g}")
     return perplexity
 
 
+POINTS = Custom(_three_points, device_of=lambda X: X)
+PERPLEXITY = Custom(_perplexity_below_n, values=True)
+
+
+@checked(X=POINTS, perplexity=PERPLEXITY, tol=Real(low=0, low_open=True), max_iter=Int())
 def affinities(X, perplexity=30.0, *, tol=1e-5, max_iter=100):
     """t-SNE's input affinities: for each point i, a Gaussian p_j|i ∝ exp(-βᵢ‖xᵢ - xⱼ‖²)
     whose entropy Hᵢ = -Σⱼ p_j|i log p_j|i equals log(perplexity), βᵢ found by a binary search
@@ -102,19 +130,9 @@ def affinities(X, perplexity=30.0, *, tol=1e-5, max_iter=100):
     m >= perplexity (duplicates, the corners of a simplex), the entropy can fall no lower than
     log m, and that row ends at perplexity m, its mass split among the m.
     """
-    X = check_array(X, "X", ndim=(2,))
-    if len(X) < 3:
-        raise ValueError(f"X must have at least 3 points, got {len(X)}")
-    perplexity = _check_perplexity(perplexity, len(X))
-    tol = check_real(tol, "tol", low=0, low_open=True)
-    max_iter = check_int(max_iter, "max_iter")
-    return _affinities(X, perplexity, tol, max_iter)
-
-
-def _affinities(X, perplexity, tol, max_iter):
     xp = get_array_module(X)
     n = len(X)
-    X, e = _unit(X)  # P does not depend on the scale; β is found for X / 2ᵉ
+    X, e = power_of_two_scale(X)  # P does not depend on the scale; β is found for X / 2ᵉ
     off = ~xp.eye(n, dtype=bool)
     D = _squared_distances(X)[off].reshape(n, n - 1)  # each row without its diagonal
     D = D - D.min(axis=1, keepdims=True)  # exp(-β·0) = 1 in each row: no underflow
@@ -159,7 +177,7 @@ def _beta_in_units_of_X(beta, e):
     return scaled
 
 
-def _check_P(P, name="P"):
+def _check_P(P, name):
     P = check_array(P, name, ndim=(2,))
     xp = get_array_module(P)
     if P.shape[0] != P.shape[1]:
@@ -180,6 +198,67 @@ def _check_P(P, name="P"):
     return P
 
 
+def _points_of_P(Y, name, values, xp):
+    Y = check_array(Y, name, ndim=(2,), xp=xp)
+    if len(Y) != len(values["P"]):
+        raise ValueError(f"{name} has {len(Y)} points, P is for {len(values['P'])}")
+    return Y
+
+
+JOINT = Custom(_check_P, device_of=lambda P: P)
+EMBEDDING = Custom(_points_of_P, values=True, device_of=lambda Y: Y)
+POSITIVE = Real(low=0, low_open=True)
+
+
+def _finite_objective(kl, grad, Y, exaggeration):
+    """(float C, grad), or a ValueError saying what overflowed."""
+    finite = math.isfinite(float(kl)) and bool(get_array_module(Y).isfinite(grad).all())
+    if not finite:
+        raise ValueError(f"the objective or its gradient overflows {Y.dtype} (Y spans "
+                         f"{float(abs(Y).max()):.3g}, exaggeration {exaggeration:g}): bring Y "
+                         f"nearer to the scale of 1, or lower the exaggeration")
+    return float(kl), grad
+
+
+@checked(P=JOINT, Y=EMBEDDING, exaggeration=POSITIVE)
+def tsne_gradient_plain(P, Y, exaggeration=1.0):
+    """The objective and gradient of tsne_gradient, computed as the formulas read: every
+    difference yᵢ - yⱼ at once, an (n, n, n_components) array, and the (n, n) matrices W and
+    Q. tsne_gradient (the engine that tsne runs) gives the same numbers, to rounding, faster
+    and at any scale of Y (tests/test_tsne.py, test_the_engine_equals_the_plain_gradient);
+    this one is for reading, and for an embedding of moderate scale (beyond about 1e154 in
+    float64 the squared distances overflow, and it says so).
+
+        wᵢⱼ = 1 / (1 + ‖yᵢ - yⱼ‖²),  Z = Σ_{k≠l} w_kl,  Q = W / Z,
+        C = Σ αpᵢⱼ log(αpᵢⱼ / wᵢⱼ) + log Z,   ∂C/∂yᵢ = 4 Σⱼ (αpᵢⱼ - qᵢⱼ) wᵢⱼ (yᵢ - yⱼ).
+
+    Parameters
+    ----------
+    P : (n, n) array, n >= 2, symmetric, non-negative, zero diagonal, summing to 1
+        (Affinities.P).
+    Y : (n, n_components) array on P's device.
+    exaggeration : real > 0, α.
+
+    Returns
+    -------
+    (kl, grad): kl the float C; grad (n, n_components). A ValueError when they overflow.
+    """
+    xp = get_array_module(Y)
+    P = P.astype(Y.dtype, copy=False)
+    with np.errstate(all="ignore"):  # what overflowed is caught below, and said
+        diff = Y[:, None, :] - Y[None, :, :]  # (n, n, n_components): yᵢ - yⱼ
+        W = 1 / (1 + (diff * diff).sum(axis=2))  # the Student-t similarities
+        W = W * (1 - xp.eye(len(Y), dtype=Y.dtype))  # i = i is no pair
+        Z = W.sum()
+        Q = W / Z
+        grad = 4 * (((exaggeration * P - Q) * W)[:, :, None] * diff).sum(axis=1)
+        positive = P > 0
+        scaled = exaggeration * P[positive]
+        kl = (scaled * xp.log(scaled / W[positive])).sum() + xp.log(Z)
+    return _finite_objective(kl, grad, Y, exaggeration)
+
+
+@checked(P=JOINT, Y=EMBEDDING, exaggeration=POSITIVE)
 def tsne_gradient(P, Y, exaggeration=1.0):
     """The t-SNE objective and its gradient, with Student-t similarities
     wᵢⱼ = 1 / (1 + ‖yᵢ - yⱼ‖²), Z = Σ_{k≠l} w_kl, Q = w / Z, and P exaggerated by α:
@@ -204,19 +283,9 @@ def tsne_gradient(P, Y, exaggeration=1.0):
     ValueError when they do not fit in Y's dtype (exact duplicates in an embedding beyond
     about 1e77 in float64, or a huge exaggeration).
     """
-    P = _check_P(P)
-    Y = check_array(Y, "Y", ndim=(2,), xp=get_array_module(P))
-    if len(Y) != len(P):
-        raise ValueError(f"Y has {len(Y)} points, P is for {len(P)}")
-    exaggeration = check_real(exaggeration, "exaggeration", low=0, low_open=True)
     with np.errstate(all="ignore"):  # what overflowed is caught below, and said
         kl, grad = _gradient(P.astype(Y.dtype, copy=False), Y, exaggeration, True)
-        finite = math.isfinite(float(kl)) and bool(get_array_module(Y).isfinite(grad).all())
-    if not finite:
-        raise ValueError(f"the objective or its gradient overflows {Y.dtype} (Y spans "
-                         f"{float(abs(Y).max()):.3g}, exaggeration {exaggeration:g}): bring Y "
-                         f"nearer to the scale of 1, or lower the exaggeration")
-    return float(kl), grad
+    return _finite_objective(kl, grad, Y, exaggeration)
 
 
 BLOCK = 2**18  # entries of the slab worked on at once: it stays in the CPU's cache
@@ -332,19 +401,45 @@ def _slab(P, U1, left, right, s, e, floor, with_kl):
     return to_slab, to_rest, sums
 
 
-def tsne(X, n_components=2, perplexity=30.0, *, max_iter=1000, learning_rate="auto",
+def _learning_rate(value, name):
+    if isinstance(value, str):
+        return check_choice(value, name, {"auto"})
+    return check_real(value, name, low=0, low_open=True)
+
+
+def _init(init, name, values, xp):
+    """"pca", "random", or an (n_samples, n_components) array copied in X's dtype."""
+    X, n_components = values["X"], values["n_components"]
+    if isinstance(init, str):
+        init = check_choice(init, name, {"pca", "random"})
+        if init == "pca" and n_components > min(X.shape):
+            raise ValueError(f"{name}='pca' needs n_components <= min(X.shape) "
+                             f"= {min(X.shape)}, got {n_components}")
+        return init
+    Y = check_array(init, name, ndim=(2,), xp=xp).astype(X.dtype, copy=True)
+    if Y.shape != (len(X), n_components):
+        raise ValueError(f"{name} must have shape ({len(X)}, {n_components}), got {Y.shape}")
+    return Y
+
+
+@renamed_keywords(max_iter="n_iter")
+@checked(X=POINTS, n_components=Int(), perplexity=PERPLEXITY,
+         n_iter=Int(low=EXPLORATION_ITER + 1), learning_rate=Custom(_learning_rate),
+         early_exaggeration=Real(low=1), seed=Seed(), init=Custom(_init, values=True))
+def tsne(X, n_components=2, perplexity=30.0, *, n_iter=1000, learning_rate="auto",
          early_exaggeration=12.0, init="pca", seed=0):
     """t-SNE embedding of X by exact gradient descent, scikit-learn's schedule: 250 iterations
-    with P exaggerated and momentum 0.5, then the rest with momentum 0.8; per-coordinate gains
-    (+0.2 when the step changes sign, x0.8 otherwise, at least 0.01); learning rate "auto"
-    = max(n / early_exaggeration / 4, 50). The embedding has X's dtype.
+    with P exaggerated and momentum 0.5, then the rest with momentum 0.8 (descend, twice);
+    per-coordinate gains (+0.2 when the step changes sign, x0.8 otherwise, at least 0.01);
+    learning rate "auto" = max(n / early_exaggeration / 4, 50). The embedding has X's dtype.
 
     Parameters
     ----------
     X : (n_samples, n_features) array, n_samples >= 3.
     n_components : int >= 1, the dimension of the embedding.
     perplexity : real in [1, n_samples - 1).
-    max_iter : int > 250, iterations in all.
+    n_iter : int > 250, iterations in all, exactly (no early stop; the old keyword max_iter
+        still works, with a DeprecationWarning).
     learning_rate : "auto" or a real > 0.
     early_exaggeration : real >= 1, α during the first 250 iterations.
     init : "pca" (the first components, scaled to a standard deviation of 1e-4, as
@@ -357,61 +452,40 @@ def tsne(X, n_components=2, perplexity=30.0, *, max_iter=1000, learning_rate="au
     TSNEResult (embedding, kl, kl_history, affinities). A ValueError naming learning_rate
     when the descent diverges (its objective leaves the float range).
     """
-    X = check_array(X, "X", ndim=(2,))
-    n = len(X)
-    if n < 3:
-        raise ValueError(f"X must have at least 3 points, got {n}")
-    n_components = check_int(n_components, "n_components")
-    perplexity = _check_perplexity(perplexity, n)
-    max_iter = check_int(max_iter, "max_iter", low=EXPLORATION_ITER + 1)
-    if isinstance(learning_rate, str):
-        check_choice(learning_rate, "learning_rate", {"auto"})
-    else:
-        learning_rate = check_real(learning_rate, "learning_rate", low=0, low_open=True)
-    early_exaggeration = check_real(early_exaggeration, "early_exaggeration", low=1)
     rng = rng_from(seed)
     xp = get_array_module(X)
+    n = len(X)
+    Y = init
     if isinstance(init, str):
-        init = check_choice(init, "init", {"pca", "random"})
-        if init == "pca" and n_components > min(X.shape):
-            raise ValueError(f"init='pca' needs n_components <= min(X.shape) "
-                             f"= {min(X.shape)}, got {n_components}")
         Y = _pca_init(X, n_components) if init == "pca" else None
         if Y is None:  # random, or the PCA of X that does not vary
             Y = xp.asarray(rng.normal(0, 1e-4, (n, n_components)), dtype=X.dtype)
-    else:
-        Y = check_array(init, "init", ndim=(2,), xp=xp).astype(X.dtype, copy=True)
-        if Y.shape != (n, n_components):
-            raise ValueError(f"init must have shape ({n}, {n_components}), got {Y.shape}")
     if learning_rate == "auto":
         learning_rate = max(n / early_exaggeration / 4, 50.0)
-    return _tsne(X, Y, perplexity, max_iter, learning_rate, early_exaggeration)
+    aff = affinities(X, perplexity, tol=1e-5, max_iter=100)
+    P = aff.P.astype(X.dtype, copy=False)
+    history = []
+    with _slab_threads(xp) as pool:  # one pool of threads for both stages
+        for stage, (alpha, momentum, iters) in enumerate(
+                [(early_exaggeration, 0.5, EXPLORATION_ITER),
+                 (1.0, 0.8, n_iter - EXPLORATION_ITER)]):
+            Y, logged = descend(P, Y, iters, learning_rate=learning_rate, exaggeration=alpha,
+                                momentum=momentum, start=EXPLORATION_ITER * stage)
+            history += logged
+        with np.errstate(all="ignore"):
+            kl, _ = _gradient(P, Y, 1.0, True, pool)
+        _check_converging(float(kl), n_iter, learning_rate)
+    return TSNEResult(Y, float(kl), history, aff)
 
 
 def _pca_init(X, n_components):
     """The first principal coordinates of X, scaled to a standard deviation of 1e-4 (a
     scale-free result: computed on X divided by a power of two, so data at 1e300 do not
     overflow); None when X does not vary."""
-    X, _ = _unit(X)
-    Y = (X - X.mean(axis=0)) @ _pca(X, n_components, "svd").components.T
+    X, _ = power_of_two_scale(X)
+    Y = (X - X.mean(axis=0)) @ pca(X, n_components, "svd").components.T
     spread = float(Y[:, 0].std())
     return Y * (1e-4 / spread) if spread > 0 else None
-
-
-def _tsne(X, Y, perplexity, max_iter, learning_rate, early_exaggeration):
-    aff = _affinities(X, perplexity, 1e-5, 100)
-    P = aff.P.astype(X.dtype, copy=False)
-    history = []
-    with _slab_threads(get_array_module(X)) as pool:
-        for stage, (alpha, momentum, iters) in enumerate(
-                [(early_exaggeration, 0.5, EXPLORATION_ITER),
-                 (1.0, 0.8, max_iter - EXPLORATION_ITER)]):
-            Y = _descend(P, Y, alpha, momentum, iters, learning_rate,
-                         EXPLORATION_ITER * stage, history, pool)
-        with np.errstate(all="ignore"):
-            kl, _ = _gradient(P, Y, 1.0, True, pool)
-        _check_converging(float(kl), max_iter, learning_rate)
-    return TSNEResult(Y, float(kl), history, aff)
 
 
 def _check_converging(kl, iteration, learning_rate):
@@ -421,37 +495,71 @@ def _check_converging(kl, iteration, learning_rate):
                          f"lower learning_rate (got {learning_rate:g}) or early_exaggeration")
 
 
+_POOL = contextvars.ContextVar("tsne_slab_pool", default=None)
+
+
 @contextlib.contextmanager
 def _slab_threads(xp):
     """On the CPU, a pool of as many threads as NumPy's BLAS may use (1 under
     OMP_NUM_THREADS=1 or threadpool_limits(1)), each slab's products on one BLAS thread:
     the slabs' products are too small for BLAS to split well, but NumPy releases the GIL in
-    them, so whole slabs run side by side. None (no pool) for one thread or the GPU."""
+    them, so whole slabs run side by side. None (no pool) for one thread or the GPU. Inside
+    another _slab_threads (tsne's, around its two descend calls), that one's pool."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
+    if _POOL.get() is not None:
+        yield _POOL.get()
+        return
     threads = max((pool["num_threads"] for pool in threadpool_info()
                    if pool["user_api"] == "blas"), default=1)
     if xp is not np or threads < 2:
         yield None
         return
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-        yield pool
+        token = _POOL.set(pool)
+        try:
+            yield pool
+        finally:
+            _POOL.reset(token)
 
 
-def _descend(P, Y, alpha, momentum, iters, learning_rate, start, history, pool):
-    """Gradient descent with momentum and gains (Jacobs' delta-bar-delta), in place."""
+@checked(P=JOINT, Y=EMBEDDING, n_iter=Int(low=0), learning_rate=POSITIVE,
+         exaggeration=POSITIVE, momentum=Real(low=0, high=1, high_open=True),
+         start=Int(low=0))
+def descend(P, Y, n_iter, *, learning_rate, exaggeration=1.0, momentum=0.8, start=0):
+    """n_iter steps of gradient descent on the t-SNE objective, with momentum and
+    per-coordinate gains (Jacobs' delta-bar-delta, as scikit-learn): a gain grows by 0.2
+    while its coordinate's step keeps changing sign, and shrinks by 0.8 while it does not
+    (at least 0.01); update ← momentum · update - learning_rate · gain · gradient. The
+    gradient is tsne_gradient's (by slabs of rows, on as many threads as BLAS may use).
+
+    Parameters
+    ----------
+    P : (n, n) joint affinities (Affinities.P).  Y : (n, n_components) start, on P's device.
+    n_iter : int >= 0, exactly that many steps.  learning_rate : real > 0.
+    exaggeration : real > 0, α (P is multiplied by it).  momentum : real in [0, 1).
+    start : int >= 0, the iteration number of the first step (for the log).
+
+    Returns
+    -------
+    (Y, history): the embedding after n_iter steps (a new array), and a list of
+    (iteration, objective) at every iteration number divisible by 50. A ValueError naming
+    learning_rate when the objective leaves the float range.
+    """
     xp = get_array_module(Y)
+    P = P.astype(Y.dtype, copy=False)
     update, gains = xp.zeros_like(Y), xp.ones_like(Y)
-    for i in range(iters):
-        log = (start + i + 1) % 50 == 0
-        with np.errstate(all="ignore"):  # a diverging step is caught at the next log
-            kl, grad = _gradient(P, Y, alpha, log, pool)
-        if log:
-            _check_converging(float(kl), start + i + 1, learning_rate)
-            history.append((start + i + 1, float(kl)))
-        same_sign = update * grad >= 0  # still going the same way: damp that gain
-        gains = xp.maximum(xp.where(same_sign, gains * 0.8, gains + 0.2), 0.01)
-        update = momentum * update - learning_rate * (gains * grad)
-        Y = Y + update
-    return Y
-
+    history = []
+    with _slab_threads(xp) as pool:
+        for i in range(n_iter):
+            log = (start + i + 1) % 50 == 0
+            with np.errstate(all="ignore"):  # a diverging step is caught at the next log
+                kl, grad = _gradient(P, Y, exaggeration, log, pool)
+            if log:
+                _check_converging(float(kl), start + i + 1, learning_rate)
+                history.append((start + i + 1, float(kl)))
+            same_sign = update * grad >= 0  # still going the same way: damp that gain
+            gains = xp.maximum(xp.where(same_sign, gains * 0.8, gains + 0.2), 0.01)
+            update = momentum * update - learning_rate * (gains * grad)
+            Y = Y + update
+    return Y, history

@@ -28,7 +28,7 @@ def test_a_linear_autoencoder_recovers_the_pca_subspace():
     X = DIGITS - DIGITS.mean(axis=0)
     ae = autoencoder(64, 4, activation="linear", seed=0)
     optimizer = SGD(ae.model.params.values(), lr=0.5, momentum=0.9)
-    losses = fit(ae.model, MeanSquaredError(), X, X, epochs=300, optimizer=optimizer)
+    losses = fit(ae.model, MeanSquaredError(), X, X, n_epochs=300, optimizer=optimizer)
     components = pca(X, 4).components
     decoder_rows = ae.decoder.layers[0].params["W"]  # (4, 64): the span of the outputs
     assert float(principal_angles(decoder_rows, components).max()) < np.radians(0.1)
@@ -45,11 +45,11 @@ def test_the_layers_train_as_nn_layers_do():
 
 def test_pretraining_builds_a_classifier_that_learns():
     X, y = DIGITS[:400], LABELS[:400]
-    encoders, losses = pretrain_stack(X, [16, 8], epochs=5, lr=0.01, batch_size=32)
+    encoders, losses = pretrain_stack(X, [16, 8], n_epochs=5, lr=0.01, batch_size=32)
     assert [len(curve) for curve in losses] == [5, 5] and losses[0][-1] < losses[0][0]
     before = [p.copy() for e in encoders for p in e.params.values()]
     clf = stack_classifier(encoders, 10)
-    curve = fit(clf, SoftmaxCrossEntropy(), X, y, lr=0.02, epochs=60, batch_size=50,
+    curve = fit(clf, SoftmaxCrossEntropy(), X, y, lr=0.02, n_epochs=60, batch_size=50,
                 optimizer="adam")
     assert curve[-1] < curve[0] / 2
     after = [p for e in encoders for p in e.params.values()]
@@ -70,7 +70,7 @@ def test_autoencoders_have_the_shapes_asked_for(n_in, code_size, hidden, activat
     if output == "sigmoid" and activation != "linear":
         assert np.all((ae.model(X) >= 0) & (ae.model(X) <= 1))
     encoders, _ = pretrain_stack(X, [code_size], activation="tanh" if activation == "linear"
-                                 else activation, epochs=1, batch_size=2)
+                                 else activation, n_epochs=1, batch_size=2)
     clf = stack_classifier(encoders, 3)
     assert clf(X).shape == (3, 3) and isinstance(clf.layers[-1], Dense)
 
@@ -88,13 +88,26 @@ def test_encoders_without_a_dense_layer_or_of_mismatched_widths_are_refused():
     assert nested(np.ones((2, 4))).shape == (2, 5)
 
 
+def test_an_autoencoder_is_frozen_and_the_old_keyword_epochs_warns():
+    """Issue 28: Autoencoder is a frozen dataclass; pretrain_stack(epochs=) is n_epochs=."""
+    import dataclasses
+    ae = autoencoder(8, 2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ae.model = ae.encoder
+    X = DIGITS[:20]
+    with pytest.warns(DeprecationWarning, match=r"pretrain_stack\(n_epochs=...\)"):
+        _, old = pretrain_stack(X, [3], epochs=2, seed=4)
+    _, new = pretrain_stack(X, [3], n_epochs=2, seed=4)
+    assert old == new and len(new[0]) == 2
+
+
 def test_xp_is_a_module_and_float32_data_give_float32_encoders():
     """xp="numpy" raised AttributeError; float32 data gave float64 encoders."""
     with pytest.raises(TypeError, match="xp must be None"):
         autoencoder(8, 2, xp="numpy")
     with pytest.raises(TypeError, match="dtype"):
         autoencoder(8, 2, dtype=np.int64)
-    encoders, _ = pretrain_stack(DIGITS[:40].astype(np.float32), [4], epochs=1)
+    encoders, _ = pretrain_stack(DIGITS[:40].astype(np.float32), [4], n_epochs=1)
     assert encoders[0].params["0.W"].dtype == np.float32
 
 
@@ -102,10 +115,10 @@ def test_data_a_sigmoid_cannot_reach_and_overflowing_losses_are_errors():
     """X in [0, 16] trained a sigmoid decoder to loss 73244 without a word; X * 1e300 with
     tanh returned losses of inf."""
     with pytest.raises(ValueError, match=r"X must hold values in \[0, 1\]"):
-        pretrain_stack(DIGITS[:30] * 16, [4], epochs=1)
+        pretrain_stack(DIGITS[:30] * 16, [4], n_epochs=1)
     with pytest.raises(ValueError, match="diverged"):
-        pretrain_stack(DIGITS[:30] * 1e300, [4], activation="tanh", epochs=1)
-    _, losses = pretrain_stack(DIGITS[:30] * 16, [4], activation="tanh", epochs=3)
+        pretrain_stack(DIGITS[:30] * 1e300, [4], activation="tanh", n_epochs=1)
+    _, losses = pretrain_stack(DIGITS[:30] * 16, [4], activation="tanh", n_epochs=3)
     assert all(np.isfinite(curve).all() for curve in losses)
 
 
@@ -114,7 +127,7 @@ def test_data_a_sigmoid_cannot_reach_and_overflowing_losses_are_errors():
        st.sampled_from([np.float32, np.float64]))
 def test_a_chain_of_encoders_stacks_and_a_broken_one_is_refused(sizes, n_classes, dtype):
     X = np.random.default_rng(0).random((4, 7)).astype(dtype)
-    encoders, losses = pretrain_stack(X, sizes, epochs=1, batch_size=2)
+    encoders, losses = pretrain_stack(X, sizes, n_epochs=1, batch_size=2)
     assert all(np.isfinite(curve).all() for curve in losses)
     clf = stack_classifier(encoders, n_classes)
     out = clf(X)
@@ -133,8 +146,12 @@ test_bad_input_names_the_argument = names_the_argument({
     "X": (lambda v: pretrain_stack(v, [2]), [np.array([[np.nan, 1.0]]), np.ones(3)]),
     "sizes": (lambda v: pretrain_stack(DIGITS[:5], v), [[], 4]),
     "sizes[0]": (lambda v: pretrain_stack(DIGITS[:5], [v]), [0, 2.0]),
-    "n_classes": (lambda v: stack_classifier(pretrain_stack(DIGITS[:5], [2], epochs=0)[0], v),
-                  [1, 2.0]),
+    "n_classes": (lambda v: stack_classifier(pretrain_stack(DIGITS[:5], [2], n_epochs=0)[0],
+                                             v), [1, 2.0]),
+    "n_epochs": (lambda v: pretrain_stack(DIGITS[:5], [2], n_epochs=v), [-1, 1.5]),
+    "lr": (lambda v: pretrain_stack(DIGITS[:5], [2], lr=v), [0.0, -1.0, "fast"]),
+    "batch_size": (lambda v: pretrain_stack(DIGITS[:5], [2], batch_size=v), [0, 2.5]),
+    "Autoencoder.model": (lambda v: Autoencoder(Sequential(), Sequential(), v), [None, [1]]),
     "encoders": (lambda v: stack_classifier(v, 3), [[], None, [Dense(2, 2)], [Sequential()],
                                                    [Sequential(Tanh())]]),
     "xp": (lambda v: autoencoder(8, 2, xp=v), ["numpy", 3]),
@@ -147,8 +164,8 @@ test_bad_input_names_the_argument = names_the_argument({
 def test_autoencoders_follow_their_data_onto_the_gpu():
     import cupy
     X = DIGITS[:64]
-    cpu, _ = pretrain_stack(X, [8], epochs=2, batch_size=16, seed=2)
-    gpu, _ = pretrain_stack(cupy.asarray(X), [8], epochs=2, batch_size=16, seed=2)
+    cpu, _ = pretrain_stack(X, [8], n_epochs=2, batch_size=16, seed=2)
+    gpu, _ = pretrain_stack(cupy.asarray(X), [8], n_epochs=2, batch_size=16, seed=2)
     code = gpu[0](cupy.asarray(X))
     assert isinstance(code, cupy.ndarray)
     np.testing.assert_allclose(backend.to_numpy(code), cpu[0](X), atol=1e-10)

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_utils import backend, show_source
+from course_utils import backend, show_source, timing, widgets
 from course_utils._checks import array_module
 from course_utils.similarity import cosine_similarity
 
@@ -94,21 +94,21 @@ def test_asarray_and_to_numpy_on_cpu():
 
 def test_timeit_reports_median_and_spread():
     calls = []
-    timing = backend.timeit(calls.append, 1, repeat=5, number=3)
+    measured = timing.timeit(calls.append, 1, repeat=5, number=3)
     assert len(calls) == 1 + 5 * 3  # one warm-up, then repeat x number
-    assert 0 < timing.best <= timing.median and timing.iqr >= 0
-    assert (timing.repeat, timing.number) == (5, 3)
-    assert "median ± IQR/2 of 5 runs, 3 calls each" in str(timing)
+    assert 0 < measured.best <= measured.median and measured.iqr >= 0
+    assert (measured.repeat, measured.number) == (5, 3)
+    assert "median ± IQR/2 of 5 runs, 3 calls each" in str(measured)
 
 
 def test_timeit_chooses_number_to_fill_min_time():
-    timing = backend.timeit(lambda: None, repeat=3, min_time=0.001)
-    assert timing.number > 1
+    measured = timing.timeit(lambda: None, repeat=3, min_time=0.001)
+    assert measured.number > 1
 
 
 def test_timeit_synchronises_the_gpu(fake_cupy):
     cupy = fake_cupy()
-    backend.timeit(lambda: None, repeat=4, number=2)
+    timing.timeit(lambda: None, repeat=4, number=2)
     assert cupy.calls["synchronize"] == 1 + 4  # after the warm-up and after each run
 
 
@@ -116,13 +116,13 @@ def test_timeit_synchronises_the_gpu(fake_cupy):
                                            ({"number": 0}, ValueError)])
 def test_timeit_validates(kwargs, error):
     with pytest.raises(error, match=next(iter(kwargs))):
-        backend.timeit(lambda: None, **kwargs)
+        timing.timeit(lambda: None, **kwargs)
     with pytest.raises(TypeError, match="fn must be callable"):
-        backend.timeit(42)
+        timing.timeit(42)
 
 
 def test_device_toggle_reverts_without_gpu_and_says_why(no_cupy):
-    box = backend.device_toggle()
+    box = widgets.device_toggle()
     toggle, label = box.children
     assert toggle.value == "cpu" and "No GPU" in label.value
     toggle.value = "gpu"
@@ -132,7 +132,7 @@ def test_device_toggle_reverts_without_gpu_and_says_why(no_cupy):
 
 def test_device_toggle_switches_device_and_says_to_run_all(fake_cupy):
     cupy = fake_cupy()
-    toggle, label = backend.device_toggle().children
+    toggle, label = widgets.device_toggle().children
     assert cupy.NAME in label.value
     toggle.value = "gpu"
     assert backend.device() == "gpu" and "Now on the GPU" in label.value
@@ -143,7 +143,7 @@ def test_device_toggle_switches_device_and_says_to_run_all(fake_cupy):
 
 def test_show_source_shows_the_running_code():
     shown = show_source(cosine_similarity)
-    assert shown.data.startswith("```python\ndef cosine_similarity(a, b=None):")
+    assert shown.data.startswith("```python\n@checked(**_PAIR)\ndef cosine_similarity(a, b=None):")
     with pytest.raises(TypeError, match="obj must be"):
         show_source(3)
 
@@ -158,7 +158,7 @@ def test_gpu_round_trip():
     assert backend.get_array_module(x, 1.0) is cupy
     np.testing.assert_array_equal(backend.to_numpy(x * 2), np.arange(6.0).reshape(2, 3) * 2)
     assert backend.use("cpu") == "cpu" and isinstance(backend.asarray(x), np.ndarray)
-    assert backend.timeit(cupy.matmul, x, x.T, repeat=3).median > 0
+    assert timing.timeit(cupy.matmul, x, x.T, repeat=3).median > 0
 
 
 # ----------------------------------------------------------------------------- the device's
@@ -192,9 +192,9 @@ def test_cupy_errors_for_mixed_arrays_get_the_advice():
             mix()
         errors.append(caught.value)
     for error in errors:
-        assert "re-run the lesson after switching" in backend.explain_mixed_devices(error)
-    assert backend.explain_mixed_devices(TypeError("unsupported operand")) is None
-    assert backend.explain_mixed_devices(ValueError(cupy.MIXED)) is None
+        assert "re-run the lesson after switching" in widgets.explain_mixed_devices(error)
+    assert widgets.explain_mixed_devices(TypeError("unsupported operand")) is None
+    assert widgets.explain_mixed_devices(ValueError(cupy.MIXED)) is None
 
 
 @pytest.mark.gpu
@@ -212,7 +212,7 @@ def test_to_device_moves_whole_results_and_back():
     assert isinstance(on_gpu["list"][0], cupy.ndarray) and on_gpu["list"][1] == 3
     back = backend.to_device(on_gpu, "cpu")
     assert isinstance(back["fit"].labels, np.ndarray)
-    backend.assert_agree(back, nested, rtol=0)
+    timing.assert_agree(back, nested, rtol=0)
     assert isinstance(result.centers, np.ndarray)  # the original is untouched
     backend.use("gpu")
     assert isinstance(backend.to_device(np.ones(2)), cupy.ndarray)  # default: current device
@@ -248,7 +248,7 @@ def test_compare_devices_without_gpu_times_the_cpu_and_says_why(no_cupy, capsys)
         seen.append(type(a))
         return a * scale
 
-    comparison = backend.compare_devices(work, np.ones(3), scale=2.0, repeat=3, number=1)
+    comparison = timing.compare_devices(work, np.ones(3), scale=2.0, repeat=3, number=1)
     line = capsys.readouterr().out
     assert line.count("\n") == 1 and line.startswith("work: CPU ")
     assert "no GPU (CuPy is not installed" in line
@@ -266,7 +266,7 @@ def test_compare_devices_runs_each_side_on_its_device(capsys):
         devices.append((backend.device(), type(a), type(b["w"])))
         return {"sum": (a * b["w"]).sum(), "made": backend.xp().arange(3)}
 
-    comparison = backend.compare_devices(work, np.ones(4), {"w": np.full(4, 2.0)},
+    comparison = timing.compare_devices(work, np.ones(4), {"w": np.full(4, 2.0)},
                                          repeat=2, number=1, label="weighted sum")
     assert set(devices) == {("cpu", np.ndarray, np.ndarray), ("gpu", cupy.ndarray, cupy.ndarray)}
     line = capsys.readouterr().out
@@ -281,8 +281,8 @@ def test_compare_devices_catches_a_gpu_result_that_differs():
         return a.sum() + (backend.get_array_module(a) is not np) * 1e-3
 
     with pytest.raises(AssertionError, match="on the GPU and CPU differ at result"):
-        backend.compare_devices(differs, np.ones(3), repeat=1, number=1, quiet=True)
-    comparison = backend.compare_devices(differs, np.ones(3), rtol=1e-3, repeat=1, number=1,
+        timing.compare_devices(differs, np.ones(3), repeat=1, number=1, quiet=True)
+    comparison = timing.compare_devices(differs, np.ones(3), rtol=1e-3, repeat=1, number=1,
                                          quiet=True)
     assert comparison.gpu is not None
 
@@ -297,13 +297,13 @@ def test_compare_devices_with_transfer_gets_host_inputs():
         kinds.append(type(a))
         return a + 1
 
-    backend.compare_devices(work, np.ones(2), transfer=True, repeat=1, number=1, quiet=True)
+    timing.compare_devices(work, np.ones(2), transfer=True, repeat=1, number=1, quiet=True)
     assert set(kinds) == {np.ndarray, cupy.ndarray}
 
 
 def test_compare_devices_validates():
     with pytest.raises(TypeError, match="fn must be callable"):
-        backend.compare_devices(3)
+        timing.compare_devices(3)
     for bad, error, message in [
         ({"repeat": 0}, ValueError, "repeat must be at least 1"),
         ({"repeat": 2.0}, TypeError, "repeat must be an int"),
@@ -313,20 +313,20 @@ def test_compare_devices_validates():
         ({"atol": "0"}, TypeError, "atol must be a real number"),
     ]:
         with pytest.raises(error, match=message):
-            backend.compare_devices(abs, 1.0, quiet=True, **bad)
+            timing.compare_devices(abs, 1.0, quiet=True, **bad)
     with pytest.raises(ValueError, match="rtol must be in"):
-        backend.assert_agree(1.0, 1.0, rtol=-1.0)
+        timing.assert_agree(1.0, 1.0, rtol=-1.0)
 
 
 def test_assert_agree_walks_results():
-    backend.assert_agree((np.array([1.0, 2.0]), [0.1, 0.2], "a"),
+    timing.assert_agree((np.array([1.0, 2.0]), [0.1, 0.2], "a"),
                          (np.array([1.0, 2.0 + 1e-12]), [0.1, 0.2], "a"))
     with pytest.raises(AssertionError, match=r"differ at result\[2\]: 'a' != 'b'"):
-        backend.assert_agree((1, 2, "a"), (1, 2, "b"))
+        timing.assert_agree((1, 2, "a"), (1, 2, "b"))
     with pytest.raises(AssertionError, match=r"differ at result\['x'\]"):
-        backend.assert_agree({"x": np.array([1, 2])}, {"x": np.array([1, 3])})
+        timing.assert_agree({"x": np.array([1, 2])}, {"x": np.array([1, 3])})
     with pytest.raises(AssertionError, match="lengths 1 != 2"):
-        backend.assert_agree([np.ones(1)], [np.ones(1), np.ones(1)])
+        timing.assert_agree([np.ones(1)], [np.ones(1), np.ones(1)])
 
 
 finite_arrays = arrays(st.sampled_from([np.float32, np.float64, np.int64, np.bool_]),
@@ -342,17 +342,17 @@ def test_to_device_round_trip_keeps_every_value_and_dtype(a):
     back = backend.to_device(on_gpu, "cpu")
     assert back["a"].dtype == a.dtype and back["pair"][1] == a.shape
     np.testing.assert_array_equal(back["a"], a)
-    backend.assert_agree(on_gpu, {"a": a, "pair": (a, a.shape)}, rtol=0)
+    timing.assert_agree(on_gpu, {"a": a, "pair": (a, a.shape)}, rtol=0)
 
 
 @given(arrays(np.float64, array_shapes(max_dims=2, max_side=5), elements=st.floats(-1e6, 1e6)),
        st.floats(1e-6, 1e-2))
 def test_assert_agree_accepts_within_and_rejects_beyond_tolerance(a, rtol):
-    backend.assert_agree(a * (1 + rtol / 4), a, rtol=rtol)
+    timing.assert_agree(a * (1 + rtol / 4), a, rtol=rtol)
     shifted = a.copy()
     shifted.flat[0] += 1 + abs(shifted.flat[0])  # far beyond rtol, even at 0
     with pytest.raises(AssertionError, match="differ at result"):
-        backend.assert_agree(shifted, a, rtol=rtol)
+        timing.assert_agree(shifted, a, rtol=rtol)
 
 
 @pytest.mark.gpu
@@ -378,7 +378,7 @@ def test_compare_devices_leaves_the_inputs_alone_and_returns_the_cpu_result():
         return theta.copy()
 
     theta = np.zeros(3)
-    comparison = backend.compare_devices(step_in_place, theta, repeat=2, number=1, quiet=True)
+    comparison = timing.compare_devices(step_in_place, theta, repeat=2, number=1, quiet=True)
     np.testing.assert_array_equal(theta, 0.0)  # the caller's array is untouched
     np.testing.assert_array_equal(comparison.result, -1.0)  # the first call, from the start
     assert "rtol=1e-07, atol=0" in str(comparison)
@@ -414,16 +414,40 @@ def test_on_device_makes_xp_and_to_numpy_follow(a, name):
 @given(st.integers(1, 3), st.integers(1, 3))
 def test_timeit_makes_repeat_runs_of_number_calls(repeat, number):
     calls = []
-    timing = backend.timeit(calls.append, 1, repeat=repeat, number=number)
+    measured = timing.timeit(calls.append, 1, repeat=repeat, number=number)
     assert len(calls) == 1 + repeat * number  # one warm-up call, then the timed runs
-    assert 0 <= timing.best <= timing.median and np.isfinite(timing.median)
+    assert 0 <= measured.best <= measured.median and np.isfinite(measured.median)
 
 
 @pytest.mark.gpu
 @given(arrays(np.float64, array_shapes(max_dims=2, max_side=5), elements=st.floats(-1e6, 1e6)))
 def test_compare_devices_returns_the_cpu_result_and_checks_the_gpu_agrees(a):
-    comparison = backend.compare_devices(np.cumsum, a, repeat=1, number=1, quiet=True,
+    comparison = timing.compare_devices(np.cumsum, a, repeat=1, number=1, quiet=True,
                                          rtol=1e-12, atol=1e-6)
     assert isinstance(comparison.result, np.ndarray)
     np.testing.assert_array_equal(comparison.result, np.cumsum(a))
     assert comparison.gpu is not None and comparison.speedup > 0
+
+
+@given(arrays(np.float64, array_shapes(max_dims=2)))
+def test_where_says_the_cpu_for_numpy_arrays(x):
+    assert backend.where(x) == "a NumPy array (CPU)"
+
+
+@pytest.mark.gpu
+def test_where_says_the_gpu_for_cupy_arrays():
+    backend.use("gpu")
+    assert backend.where(backend.asarray([1.0])) == "a CuPy array (GPU)"
+
+
+@pytest.mark.parametrize("old", ["timeit", "compare_devices", "assert_agree", "Timing",
+                                 "DeviceComparison", "device_toggle", "explain_mixed_devices"])
+def test_names_that_moved_out_of_backend_still_work_and_say_where_they_went(old):
+    new_home = timing if hasattr(timing, old) else widgets
+    with pytest.warns(DeprecationWarning, match=rf"backend\.{old} is now \w+\.{old}"):
+        assert getattr(backend, old) is getattr(new_home, old)
+
+
+def test_a_name_that_never_existed_is_still_an_attribute_error():
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        backend.no_such_name  # noqa: B018

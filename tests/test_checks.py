@@ -1,6 +1,7 @@
 """The validation layer every public function calls: what passes, what fails, and the message."""
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from course_utils import backend
+from course_utils import _checks, _deprecated, backend
 from course_utils._checks import (
     array_module,
     check_array,
@@ -229,3 +230,107 @@ def test_check_float_dtype_takes_float_dtypes(dtype):
 def test_check_float_dtype_refuses_the_rest_naming_the_argument(dtype):
     with pytest.raises(TypeError, match="^dtype must be a float dtype"):
         check_float_dtype(dtype)
+
+
+# ----------------------------------------------------------------------------- declared checks
+
+
+class Counting(_checks.Check):
+    """Counts how often it runs, and passes the value on."""
+
+    def __init__(self):
+        self.runs = 0
+
+    def __call__(self, value, name, values, xp):
+        self.runs += 1
+        return value
+
+
+def test_checks_run_at_the_outermost_checked_call_only():
+    counter = Counting()
+
+    @_checks.checked(x=counter)
+    def inner(x):
+        return x
+
+    @_checks.checked(x=_checks.Int())
+    def outer(x):
+        return inner(x) + inner(x)
+
+    assert outer(2) == 4 and counter.runs == 0  # outer checked x; inner trusts it
+    assert inner(3) == 3 and counter.runs == 1  # called from outside: checked
+
+
+def test_a_learner_s_callable_runs_its_own_checks_again():
+    counter = Counting()
+
+    @_checks.checked(x=counter)
+    def public(x):
+        return x
+
+    @_checks.checked(fn=_checks.Function())
+    def calls_back(fn):
+        return fn(1)
+
+    calls_back(lambda v: public(v))
+    assert counter.runs == 0
+    calls_back(_checks.from_outside(lambda v: public(v)))
+    assert counter.runs == 1
+
+
+def test_declared_checks_convert_name_the_argument_and_may_depend_on_earlier_ones():
+    @_checks.checked(X=_checks.Array(ndim=(2,)),
+                     k=_checks.Int(high=lambda v: v["X"].shape[0], high_is="n_samples"))
+    def first_rows(X, k=1):
+        return X[:k]
+
+    np.testing.assert_array_equal(first_rows([[1, 2], [3, 4]], 1), [[1.0, 2.0]])
+    with pytest.raises(ValueError, match=r"k must be between 1 and n_samples \(2\), got 3"):
+        first_rows([[1, 2], [3, 4]], 3)
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        first_rows([1, 2])
+    with pytest.raises(TypeError, match="checked: .* has no parameters \\['y'\\]"):
+        _checks.checked(y=_checks.Int())(lambda x: x)
+
+
+@pytest.mark.gpu
+def test_declared_arrays_must_share_a_device():
+    @_checks.checked(a=_checks.Array(), b=_checks.Array())
+    def add(a, b):
+        return a + b
+
+    backend.use("gpu")
+    with pytest.raises(backend.DeviceMismatchError, match="^b is a NumPy array"):
+        add(backend.asarray([1.0]), np.array([1.0]))
+
+
+def test_check_fields_checks_a_container_built_from_outside_only():
+    @dataclass(frozen=True)
+    class Pair:
+        left: object
+        size: int
+
+        def __post_init__(self):
+            _checks.check_fields(self, left=_checks.Array(ndim=(1,)), size=_checks.Int())
+
+    pair = Pair([1, 2], 3)
+    assert isinstance(pair.left, np.ndarray) and pair.left.dtype == np.float64
+    with pytest.raises(ValueError, match="Pair.size must be at least 1"):
+        Pair([1.0], 0)
+
+    @_checks.checked(n=_checks.Int())
+    def build(n):
+        return Pair("not checked inside", n)
+
+    assert build(1).left == "not checked inside"
+
+
+def test_renamed_keywords_still_work_with_a_warning():
+    @_deprecated.renamed_keywords(n_iters="n_iter")
+    def fit(n_iter=10):
+        return n_iter
+
+    with pytest.warns(DeprecationWarning, match=r"fit\(n_iters=...\) is now fit\(n_iter=...\)"):
+        assert fit(n_iters=3) == 3
+    with pytest.raises(TypeError, match="got both n_iters= and n_iter="):
+        fit(n_iters=3, n_iter=4)

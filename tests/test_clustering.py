@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,7 +12,7 @@ from sklearn.datasets import load_iris, make_blobs
 from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics import silhouette_samples as sk_silhouette_samples
 
-from course_utils import _blocks, backend, clustering
+from course_utils import _blocks, backend, clustering, timing
 from course_utils.clustering import (
     LINKAGES,
     kmeans,
@@ -112,7 +114,7 @@ def test_lloyd_never_raises_the_inertia():
 
 def fast_step(X, centers):
     """The tuned step kmeans runs (on data it has not shifted: any common shift will do)."""
-    return clustering._lloyd_step_fast(clustering._columns_with_ones(X), centers)
+    return clustering._lloyd_step_fast(clustering.columns_with_ones(X), centers)
 
 
 STEPS = [lloyd_step, fast_step]  # the plain step and the tuned one
@@ -184,17 +186,83 @@ def test_property_plain_and_tuned_steps_agree_and_never_raise_the_inertia(case):
     assert nearest_center(X, new)[1].sum() <= before + 1e-9
 
 
+@settings(max_examples=60, deadline=None)
+@given(small_int_points, st.integers(1, 6))
+def test_property_kmeans_stopped_after_n_steps_holds_the_plain_steps_centres(case, n_steps):
+    # The public view of the engine: kmeans from given centres, capped at n_steps, is
+    # n_steps of lloyd_step (or fewer, once the labels stop changing: a fixed point).
+    rows, k, seed = case
+    X = np.array(rows, dtype=float)
+    init = X[np.random.default_rng(seed).choice(len(X), k, replace=False)]
+    fit = kmeans(X, k, init=init, max_iter=n_steps, tol=0.0)
+    assert 1 <= fit.n_iter <= n_steps
+    plain, labels = init, None
+    for _ in range(n_steps):
+        plain, labels = lloyd_step(X, plain)
+    np.testing.assert_allclose(fit.centers, plain, rtol=1e-12, atol=1e-12)
+    assert fit.inertia == pytest.approx(nearest_center(X, plain)[1].sum(), rel=1e-9, abs=1e-9)
+    if fit.n_iter < n_steps:  # stopped early: the labels had stopped changing
+        np.testing.assert_array_equal(lloyd_step(X, plain)[1], labels)
+
+
+@settings(max_examples=40, deadline=None)
+@given(point_sets(), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_property_weighted_means_keep_the_fallback_of_an_empty_column(X, k, seed):
+    rng = np.random.default_rng(seed)
+    R = rng.random((len(X), k)) + 1e-3
+    R[:, 0] = 0.0  # no point shares in centre 0
+    fallback = rng.normal(size=(k, X.shape[1]))
+    means, weights = clustering.weighted_means(R, X, fallback=fallback)
+    np.testing.assert_array_equal(means[0], fallback[0])
+    assert weights[0] == 0
+    np.testing.assert_allclose(means[1:], (R[:, 1:].T @ X) / R[:, 1:].sum(axis=0)[:, None],
+                               rtol=1e-12, atol=1e-12 * np.abs(X).max())
+    with pytest.raises(ValueError, match="R has a column of zero weight"):
+        clustering.weighted_means(R, X)
+    shift = X[0]
+    np.testing.assert_array_equal(clustering.columns_with_ones(X, shift),
+                                  np.vstack([(X - shift).T, np.ones(len(X))]))
+
+
+def test_a_shift_or_fallback_of_the_wrong_shape_names_the_argument():
+    X = blobs(20, 3)
+    with pytest.raises(ValueError, match=r"shift must have shape \(3,\)"):
+        clustering.columns_with_ones(X, np.zeros(2))
+    with pytest.raises(ValueError, match="fallback must have R's k columns = 2 rows"):
+        clustering.weighted_means(np.ones((20, 2)), X, fallback=np.zeros((3, 3)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 80), st.integers(1, 70), st.integers(0, 2**32 - 1))
+def test_property_column_extremes_are_numpy_s_max_and_min(n, d, seed):
+    # centring reads the columns' extremes by a faster fold of the rows: exactly NumPy's
+    X = np.random.default_rng(seed).normal(size=(n, d)) * 10.0 ** np.arange(-3, 4)[seed % 7]
+    high, low = _blocks.column_extremes(X)
+    np.testing.assert_array_equal(high, X.max(axis=0))
+    np.testing.assert_array_equal(low, X.min(axis=0))
+
+
 def test_soft_kmeans_limits():
     X = blobs(k=3)
     init = kmeans_plusplus(X, 3, seed=0)
     hard = kmeans(X, 3, init=init)
-    centers, R, _ = soft_kmeans(X, init, stiffness=50.0)
+    fit = soft_kmeans(X, init, stiffness=50.0)
+    centers, R = fit.centers, fit.responsibilities
     np.testing.assert_allclose(R.sum(axis=1), 1)
     np.testing.assert_array_equal(R.argmax(axis=1), hard.labels)
     np.testing.assert_allclose(centers, hard.centers, atol=1e-6)
-    flat, R0, _ = soft_kmeans(X, init, stiffness=0.0)
-    np.testing.assert_allclose(R0, 1 / 3)
-    np.testing.assert_allclose(flat, np.broadcast_to(X.mean(axis=0), (3, 3)), atol=1e-12)
+    flat = soft_kmeans(X, init, stiffness=0.0)
+    np.testing.assert_allclose(flat.responsibilities, 1 / 3)
+    np.testing.assert_allclose(flat.centers, np.broadcast_to(X.mean(axis=0), (3, 3)),
+                               atol=1e-12)
+
+
+def test_unpacking_soft_kmeans_as_the_old_tuple_warns_and_still_works():
+    X = blobs(k=3)
+    fit = soft_kmeans(X, kmeans_plusplus(X, 3, seed=0), stiffness=1.0)
+    with pytest.warns(DeprecationWarning, match="use .centers, .responsibilities and .n_iter"):
+        centers, R, n_iter = fit
+    assert centers is fit.centers and R is fit.responsibilities and n_iter == fit.n_iter
 
 
 def test_soft_assignments_do_not_overflow():
@@ -274,8 +342,9 @@ def test_gpu_matches_cpu():
                                silhouette_samples(small, cpu.labels[:200]), atol=1e-9)
     np.testing.assert_allclose(linkage(cupy.asarray(small[:50]), "ward"),
                                linkage(small[:50], "ward"), rtol=1e-12)
-    _, R, _ = soft_kmeans(cupy.asarray(X), cupy.asarray(init), 0.5)
-    np.testing.assert_allclose(backend.to_numpy(R), soft_kmeans(X, init, 0.5)[1], atol=1e-9)
+    R = soft_kmeans(cupy.asarray(X), cupy.asarray(init), 0.5).responsibilities
+    np.testing.assert_allclose(backend.to_numpy(R), soft_kmeans(X, init, 0.5).responsibilities,
+                               atol=1e-9)
 
 
 def assert_followed(got, expected, cupy, rtol=1e-10, atol=1e-12):
@@ -287,9 +356,11 @@ def assert_followed(got, expected, cupy, rtol=1e-10, atol=1e-12):
         assert len(got) == len(expected)
         for a, b in zip(got, expected, strict=True):
             assert_followed(a, b, cupy, rtol, atol)
-    elif isinstance(expected, clustering.KMeansResult):
-        for field in ("centers", "labels", "inertia", "n_iter"):
-            assert_followed(getattr(got, field), getattr(expected, field), cupy, rtol, atol)
+    elif dataclasses.is_dataclass(expected):  # KMeansResult, SoftKMeansResult
+        assert type(got) is type(expected)
+        for field in dataclasses.fields(expected):
+            assert_followed(getattr(got, field.name), getattr(expected, field.name), cupy, rtol,
+                            atol)
     else:
         assert got == pytest.approx(expected, rel=rtol)
 
@@ -350,7 +421,7 @@ def test_a_lesson_on_the_gpu_gets_the_cpu_results():
     np.testing.assert_array_equal(back.labels, cpu.labels)
     np.testing.assert_allclose(back.centers, cpu.centers, rtol=1e-12)
     assert (back.inertia, back.n_iter) == (pytest.approx(cpu.inertia, rel=1e-12), cpu.n_iter)
-    comparison = backend.compare_devices(kmeans, host, 4, init=cpu.centers, quiet=True)
+    comparison = timing.compare_devices(kmeans, host, 4, init=cpu.centers, quiet=True)
     assert comparison.gpu is not None
 
 
@@ -430,11 +501,12 @@ def test_silhouette_of_a_point_to_itself_is_zero_distance():
 
 def test_soft_kmeans_keeps_a_centre_no_point_shares_in():
     B, _ = separated_blobs()
-    centers, R, n_iter = soft_kmeans(B, [[0.0, 0.0], [100.0, 100.0]], 1e3)
+    fit = soft_kmeans(B, [[0.0, 0.0], [100.0, 100.0]], 1e3)
+    centers, R = fit.centers, fit.responsibilities
     assert np.isfinite(centers).all() and np.isfinite(R).all()
     np.testing.assert_array_equal(centers[1], [100.0, 100.0])
     np.testing.assert_allclose(centers[0], B.mean(axis=0), atol=1e-12)
-    assert n_iter < 500
+    assert fit.n_iter < 500
 
 
 def test_lance_williams_refuses_an_unknown_method():
@@ -541,8 +613,10 @@ def test_property_soft_assignments_are_probabilities(X, k, stiffness, seed):
     R = soft_assignments(X, C + 1.0, stiffness)
     assert np.isfinite(R).all() and (R >= 0).all()
     np.testing.assert_allclose(R.sum(axis=1), 1, rtol=1e-12)
-    centers, R, n_iter = soft_kmeans(X, C, stiffness, max_iter=50)
-    assert np.isfinite(centers).all() and np.isfinite(R).all() and 1 <= n_iter <= 50
+    fit = soft_kmeans(X, C, stiffness, max_iter=50)
+    assert isinstance(fit, clustering.SoftKMeansResult)
+    centers, R = fit.centers, fit.responsibilities
+    assert np.isfinite(centers).all() and np.isfinite(R).all() and 1 <= fit.n_iter <= 50
     np.testing.assert_allclose(R.sum(axis=1), 1, rtol=1e-12)
 
 
@@ -647,8 +721,8 @@ def test_gpu_offsets_and_edge_cases_match_the_cpu():
     assert fit.inertia == pytest.approx(kmeans(B + 1e9, 2).inertia, rel=1e-9)
     np.testing.assert_allclose(backend.to_numpy(silhouette_samples(X, backend.asarray(y))),
                                sk_silhouette_samples(B, y), atol=1e-7)
-    centers, R, _ = soft_kmeans(backend.asarray(B), backend.asarray([[0.0, 0.0],
-                                                                     [100.0, 100.0]]), 1e3)
+    centers = soft_kmeans(backend.asarray(B), backend.asarray([[0.0, 0.0], [100.0, 100.0]]),
+                          1e3).centers
     assert np.isfinite(backend.to_numpy(centers)).all()
     Z = linkage(backend.asarray(B[:20]), "ward")
     np.testing.assert_allclose(Z, linkage(B[:20], "ward"), rtol=1e-12)

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,6 +15,7 @@ from course_utils.decomposition import (
     pca,
     pca_reconstruct,
     pca_transform,
+    power_of_two_scale,
     principal_angles,
 )
 
@@ -130,13 +133,14 @@ def test_rows_that_depend_on_others_add_nothing_to_the_span():
 
 def test_a_fit_of_lists_works_and_an_overflow_is_an_error():
     fit = pca(DIGITS[:50], 3)
-    as_lists = fit._replace(mean=fit.mean.tolist(), components=fit.components.tolist())
+    as_lists = dataclasses.replace(fit, mean=fit.mean.tolist(),
+                                   components=fit.components.tolist())
     np.testing.assert_array_equal(pca_transform(as_lists, DIGITS[:5]),
                                   pca_transform(fit, DIGITS[:5]))
     with pytest.raises(ValueError, match="X is too large"):
         pca_transform(fit, 1e308 * np.sign(fit.components[:1]))  # Σ|c| > 1: past 1.8e308
     with pytest.raises(ValueError, match="Z is too large"):
-        pca_reconstruct(fit._replace(mean=np.full(64, 1.5e308)), 1e308 * np.sign(
+        pca_reconstruct(dataclasses.replace(fit, mean=np.full(64, 1.5e308)), 1e308 * np.sign(
             fit.components[:, 2:3].T))  # a mean near the largest float, plus 1e308 Σ|c|
 
 
@@ -180,11 +184,37 @@ test_bad_input_names_the_argument = names_the_argument({
     "A": (lambda v: principal_angles(v, np.ones((1, 3))), [np.ones((1, 4)), np.ones(3),
                                                            np.zeros((2, 3))]),
     "B": (lambda v: principal_angles(np.ones((1, 3)), v), [np.zeros((1, 3)), [[np.nan] * 3]]),
-    "fit.components": (lambda v: pca_transform(FIT._replace(components=v), DIGITS),
-                       [np.ones(64), [[np.inf] * 64], np.ones((2, 5))]),
-    "fit.mean": (lambda v: pca_transform(FIT._replace(mean=v), DIGITS), [np.ones((1, 64)),
-                                                                         "mean"]),
+    "PCAResult.components": (lambda v: dataclasses.replace(FIT, components=v),
+                             [np.ones(64), [[np.inf] * 64], np.ones((2, 5))]),
+    "PCAResult.mean": (lambda v: dataclasses.replace(FIT, mean=v), [np.ones((1, 64)), "mean"]),
+    "X ": (lambda v: power_of_two_scale(v), [np.array([np.nan]), "text", np.ones((2, 0))]),
 })
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1e300, 1e300, allow_nan=False), min_size=1, max_size=8),
+       st.sampled_from([np.float64, np.float32]))
+def test_power_of_two_scale_brings_the_largest_entry_into_1_2_exactly(values, dtype):
+    X = np.array(values, dtype=np.float64)
+    X = X[np.abs(X) < np.finfo(dtype).max].astype(dtype)
+    if X.size == 0:
+        return
+    U, e = power_of_two_scale(X)
+    assert U.dtype == X.dtype and U.shape == X.shape and isinstance(e, int)
+    normal = np.abs(U) >= np.finfo(dtype).tiny  # exact where U did not fall subnormal
+    np.testing.assert_array_equal(np.ldexp(U, e)[normal], X[normal])
+    peak = float(np.abs(U).max())
+    assert 1 <= peak < 2 or (peak == 0 and e == 0)
+
+
+def test_a_pca_result_is_frozen_and_checks_its_fields():
+    """Issue 28: PCAResult is a frozen dataclass; made by hand, its fields are checked."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        FIT.mean = np.zeros(64)
+    with pytest.raises(ValueError, match="PCAResult.components has 5 features, PCAResult.mean 64"):
+        dataclasses.replace(FIT, components=np.ones((2, 5)))
+    with pytest.raises(TypeError, match="fit must be a PCAResult"):
+        pca_transform((FIT.mean, FIT.components), DIGITS)
 
 
 @pytest.mark.gpu

@@ -11,7 +11,7 @@ from course_utils.similarity import cosine_similarity
 
 
 @pytest.mark.parametrize("obj, first_line", [
-    (cosine_similarity, "def cosine_similarity(a, b=None):"),
+    (cosine_similarity, "@checked(**_PAIR)\ndef cosine_similarity(a, b=None):"),  # its checks too
     (GPUCosts, "@dataclass(frozen=True)"),
     (GPUCosts.break_even_hours, "    def break_even_hours(self):"),
     (similarity, '"""Cosine similarity'),

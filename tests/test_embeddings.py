@@ -9,10 +9,12 @@ from course_utils import embeddings
 from course_utils.embeddings import (
     WordVectors,
     keep_probabilities,
+    sgd_step_rows,
+    sgns_loss,
     skipgram_pairs,
     train_word2vec,
 )
-from course_utils.nn import numerical_gradient, relative_error
+from course_utils.gradcheck import numerical_gradient, relative_error
 from course_utils.similarity import most_similar
 
 FAST = settings(max_examples=15, deadline=None)
@@ -23,14 +25,14 @@ def test_the_negative_sampling_gradients_match_central_differences():
     V_in, U_out = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
     centers, contexts = np.array([0, 2, 2, 5]), np.array([1, 3, 0, 4])
     negatives = rng.integers(0, 6, (4, 3))
-    _, d_c, d_o, d_n = embeddings._sgns_loss(V_in, U_out, centers, contexts, negatives)
+    _, d_c, d_o, d_n = sgns_loss(V_in, U_out, centers, contexts, negatives)
     dV, dU = np.zeros_like(V_in), np.zeros_like(U_out)
     np.add.at(dV, centers, d_c)
     np.add.at(dU, contexts, d_o)
     np.add.at(dU, negatives.ravel(), d_n.reshape(-1, 4))
 
     def loss():
-        return embeddings._sgns_loss(V_in, U_out, centers, contexts, negatives)[0]
+        return sgns_loss(V_in, U_out, centers, contexts, negatives)[0]
 
     assert relative_error(dV, numerical_gradient(loss, V_in)) < 1e-8
     assert relative_error(dU, numerical_gradient(loss, U_out)) < 1e-8
@@ -39,7 +41,7 @@ def test_the_negative_sampling_gradients_match_central_differences():
 def test_the_loss_is_the_formula_for_one_pair():
     v, u_o, u_n = np.array([[0.5, -1.0]]), np.array([[1.0, 2.0]]), np.array([[[0.3, 0.1]]])
     V_in, U_out = np.vstack([v, [[0, 0]]]), np.vstack([u_o, u_n[0]])
-    loss = embeddings._sgns_loss(V_in, U_out, np.array([0]), np.array([0]), np.array([[1]]))[0]
+    loss = sgns_loss(V_in, U_out, np.array([0]), np.array([0]), np.array([[1]]))[0]
 
     def sig(a):
         return 1 / (1 + math.exp(-a))
@@ -62,7 +64,8 @@ def test_words_that_share_contexts_end_up_close():
     animals, tools = ["cat", "dog", "cow"], ["saw", "drill", "hammer"]
     lines = [f"the {rng.choice(animals)} eats grass and sleeps" for _ in range(300)]
     lines += [f"a {rng.choice(tools)} cuts wood with noise" for _ in range(300)]
-    wv = train_word2vec("\n".join(lines), dim=8, window=2, epochs=5, lr=0.5, batch_size=64, seed=0)
+    wv = train_word2vec("\n".join(lines), dim=8, window=2, n_epochs=5, lr=0.5, batch_size=64,
+                        seed=0)
     assert wv.losses[-1] < wv.losses[0]
     for group in (animals, tools):
         for word in group:
@@ -93,7 +96,7 @@ def test_training_gives_finite_vectors_for_every_kept_word(words, dim, window, n
         with pytest.raises(ValueError, match="fewer than 2 words"):
             train_word2vec(text, min_count=1)
         return
-    wv = train_word2vec(text, dim=dim, window=window, negatives=negatives, epochs=2,
+    wv = train_word2vec(text, dim=dim, window=window, negatives=negatives, n_epochs=2,
                         min_count=1, seed=seed)
     assert isinstance(wv, WordVectors)
     assert wv.vectors.shape == (len(set(words)), dim) == wv.contexts.shape
@@ -118,16 +121,17 @@ def old_step(W, rows, grads, lr):
         W[r] -= lr * total[r] / seen[r]
 
 
-def test_the_step_is_the_mean_gradient_of_each_row_as_by_hand():
-    rng = np.random.default_rng(0)
-    for _ in range(50):
-        V, d, B = rng.integers(2, 30), rng.integers(1, 6), rng.integers(1, 200)
-        W = rng.standard_normal((V, d))
-        expected = W.copy()
-        rows, grads = rng.integers(0, V, B), rng.standard_normal((B, d))
-        old_step(expected, rows, grads, 0.3)
-        embeddings._step(W, rows, grads, 0.3)
-        np.testing.assert_allclose(W, expected, rtol=1e-13, atol=1e-15)
+@FAST
+@given(V=st.integers(1, 30), d=st.integers(1, 6), B=st.integers(1, 200),
+       lr=st.floats(1e-3, 2.0), seed=st.integers(0, 2**32))
+def test_property_the_step_is_the_mean_gradient_of_each_row_as_by_hand(V, d, B, lr, seed):
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((V, d))
+    expected = W.copy()
+    rows, grads = rng.integers(0, V, B), rng.standard_normal((B, d))
+    old_step(expected, rows, grads, lr)
+    assert sgd_step_rows(W, rows, grads, lr) is None
+    np.testing.assert_allclose(W, expected, rtol=1e-13, atol=1e-15)
 
 
 @pytest.mark.parametrize("lines, error, message", [
@@ -164,10 +168,10 @@ def test_a_diverging_run_raises_instead_of_returning_infinite_vectors():
     """Issue 27: lr=1e300 returned ±inf vectors (the loss of the last batch was finite); lr=1
     on the poems returned finite vectors after losses of 1e10 per pair."""
     with pytest.raises(ValueError, match=r"training diverged in epoch 2.*lower lr \(now 1e\+300"):
-        train_word2vec("the cat sat on the mat the cat sat", lr=1e300, epochs=2)
-    from course_utils.markov import load_text
+        train_word2vec("the cat sat on the mat the cat sat", lr=1e300, n_epochs=2)
+    from course_utils.datasets import load_text
     with pytest.raises(ValueError, match="training diverged"):
-        train_word2vec(load_text("poe"), lr=2.0, epochs=3, min_count=3)
+        train_word2vec(load_text("poe"), lr=2.0, n_epochs=3, min_count=3)
 
 
 def test_keep_probabilities_is_mikolov_s_formula():
@@ -193,7 +197,7 @@ def test_subsampling_brings_words_apart_within_the_window():
     for seed in range(3):
         score = {}
         for sub in (None, 0.05):
-            wv = train_word2vec(text, dim=4, window=1, epochs=10, lr=0.5, min_count=1,
+            wv = train_word2vec(text, dim=4, window=1, n_epochs=10, lr=0.5, min_count=1,
                                 subsample=sub, seed=seed)
             v, u = wv.vectors, wv.contexts
             score[sub] = {(p, q): float(v[wv.index[p]] @ u[wv.index[q]])
@@ -234,10 +238,97 @@ def test_property_training_is_finite_or_a_clear_divergence(words, subsample, lr,
     if len(set(words)) < 2:
         return
     try:
-        wv = train_word2vec(text, dim=3, window=2, epochs=3, lr=lr, min_count=1,
+        wv = train_word2vec(text, dim=3, window=2, n_epochs=3, lr=lr, min_count=1,
                             subsample=subsample, seed=seed)
     except ValueError as err:
         assert "diverged" in str(err) and "lr" in str(err)
         return
     assert np.isfinite(wv.vectors).all() and np.isfinite(wv.contexts).all()
     assert all(0 <= loss <= embeddings.DIVERGED * 4 * math.log(2) for loss in wv.losses)
+
+
+# ------------------------------------------------------------------------ public surface (issue 28)
+
+
+@FAST
+@given(V=st.integers(2, 8), d=st.integers(1, 4), B=st.integers(1, 5), k=st.integers(1, 3),
+       seed=st.integers(0, 2**32))
+def test_property_the_batch_loss_is_the_sum_of_the_pairs_and_its_gradients_are_its_slopes(
+        V, d, B, k, seed):
+    """sgns_loss of a batch is the sum of the one-pair losses (by the formula), and every
+    gradient row it returns matches central differences of that pair's loss."""
+    rng = np.random.default_rng(seed)
+    V_in, U_out = rng.standard_normal((V, d)), rng.standard_normal((V, d))
+    centers, contexts = rng.integers(0, V, B), rng.integers(0, V, B)
+    negatives = rng.integers(0, V, (B, k))
+    loss, d_c, d_o, d_n = sgns_loss(V_in, U_out, centers, contexts, negatives)
+    assert d_c.shape == d_o.shape == (B, d) and d_n.shape == (B, k, d)
+
+    def log_sig(a):
+        return -math.log1p(math.exp(-a)) if a > 0 else a - math.log1p(math.exp(a))
+
+    by_pair = [-log_sig(U_out[o] @ V_in[c]) - sum(log_sig(-(U_out[n] @ V_in[c])) for n in ns)
+               for c, o, ns in zip(centers, contexts, negatives, strict=True)]
+    assert math.isclose(loss, sum(by_pair), rel_tol=1e-10)
+    b = int(rng.integers(B))  # one pair's gradients against its own loss's slopes
+    v, u_o, u_n = V_in[centers[b]].copy(), U_out[contexts[b]].copy(), U_out[negatives[b]].copy()
+
+    def pair_loss():  # the formula, by hand, reading v, u_o, u_n (nudged in place)
+        return -log_sig(u_o @ v) - sum(log_sig(-(u @ v)) for u in u_n)
+
+    assert relative_error(d_c[b], numerical_gradient(pair_loss, v)) < 1e-6
+    assert relative_error(d_o[b], numerical_gradient(pair_loss, u_o)) < 1e-6
+    assert relative_error(d_n[b], numerical_gradient(pair_loss, u_n)) < 1e-6
+
+
+def test_the_old_epochs_keyword_warns_and_gives_the_same_vectors():
+    text = "the cat sat on the mat\nthe dog sat on the log"
+    new = train_word2vec(text, dim=4, n_epochs=3, min_count=1, seed=1)
+    with pytest.warns(DeprecationWarning, match=r"train_word2vec\(epochs=...\) is now "
+                                                r"train_word2vec\(n_epochs=...\)"):
+        old = train_word2vec(text, dim=4, epochs=3, min_count=1, seed=1)
+    np.testing.assert_array_equal(old.vectors, new.vectors)
+    assert old.losses == new.losses and len(new.losses) == 3
+    with pytest.raises(TypeError, match="both epochs= and n_epochs="):
+        train_word2vec(text, epochs=3, n_epochs=3)
+
+
+def test_word_vectors_built_from_outside_check_their_fields():
+    wv = train_word2vec("a b a b c a", dim=2, min_count=1, n_epochs=1)
+    fields = dict(vocab=wv.vocab, index=wv.index, vectors=wv.vectors, contexts=wv.contexts,
+                  counts=wv.counts, losses=wv.losses)
+    assert WordVectors(**fields).vocab == ("a", "b", "c")
+    for change, error, message in [
+        (dict(vocab=["a", "b", "c"]), TypeError, "WordVectors.vocab must be a non-empty tuple"),
+        (dict(vocab=("a", "a", "c")), ValueError, "WordVectors.vocab must not repeat"),
+        (dict(index={"a": 1, "b": 0, "c": 2}), ValueError, "WordVectors.index must map"),
+        (dict(vectors=wv.vectors[:2]), ValueError, "WordVectors.vectors must have one row"),
+        (dict(vectors=np.full((3, 2), np.nan)), ValueError, "WordVectors.vectors contains NaN"),
+        (dict(contexts=wv.contexts[:, :1]), ValueError, "WordVectors.contexts must have the "
+                                                        "shape of vectors"),
+        (dict(counts=np.array([1, 0, 2])), ValueError, "WordVectors.counts must hold ints"),
+        (dict(losses="low"), TypeError, "WordVectors.losses must be a list"),
+    ]:
+        with pytest.raises(error, match=message):
+            WordVectors(**{**fields, **change})
+
+
+def test_the_batch_functions_name_their_bad_arguments():
+    V_in = np.zeros((4, 2))
+    ok = dict(V_in=V_in, U_out=V_in.copy(), centers=np.array([0, 1]), contexts=np.array([2, 3]),
+              negatives=np.array([[1], [2]]))
+    for change, error, message in [
+        (dict(U_out=np.zeros((4, 3))), ValueError, "U_out must have the shape of V_in"),
+        (dict(centers=np.array([0, 4])), ValueError, "centers must hold ints in"),
+        (dict(contexts=np.array([2])), ValueError, "contexts must have one entry"),
+        (dict(negatives=np.array([1, 2])), ValueError, "negatives must be 2-D"),
+    ]:
+        with pytest.raises(error, match=message):
+            sgns_loss(**{**ok, **change})
+    W = np.zeros((4, 2))
+    with pytest.raises(TypeError, match="W must be a float NumPy array"):
+        sgd_step_rows(W.tolist(), np.array([0]), np.ones((1, 2)), 0.1)  # a copy: no update
+    with pytest.raises(ValueError, match=r"grads must have shape \(1, 2\)"):
+        sgd_step_rows(W, np.array([0]), np.ones((2, 2)), 0.1)
+    with pytest.raises(ValueError, match="lr must be in"):
+        sgd_step_rows(W, np.array([0]), np.ones((1, 2)), 0.0)

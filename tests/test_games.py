@@ -257,27 +257,27 @@ def test_strategy_arguments_are_checked():
 
 def test_replicator_dynamics():
     a = np.array([[3, 0], [5, 1]])  # Cooperator, Defector: defection takes over
-    shares = g.replicator(a, [0.99, 0.01], steps=300)
+    shares = g.replicator(a, [0.99, 0.01], n_iter=300)
     np.testing.assert_allclose(shares.sum(axis=1), 1)
     assert shares[-1, 1] > 0.99 and np.all(np.diff(shares[:, 1]) > 0)
     # TFT against Defector over 200 turns: TFT invades when common enough (bistable)
     tft = np.array([[3, 199 / 200], [204 / 200, 1]])
-    assert g.replicator(tft, [0.9, 0.1], steps=300)[-1, 0] > 0.99
-    assert g.replicator(tft, [0.001, 0.999], steps=300)[-1, 0] < 0.001
+    assert g.replicator(tft, [0.9, 0.1], n_iter=300)[-1, 0] > 0.99
+    assert g.replicator(tft, [0.001, 0.999], n_iter=300)[-1, 0] < 0.001
     with pytest.raises(ValueError, match="square"):
         g.replicator(np.ones((2, 3)), [1, 1])
 
 
 def test_moran_process():
     a = np.array([[3, 0], [5, 1]])
-    counts = g.moran(a, [5, 5], steps=400, runs=200, seed=0)
+    counts = g.moran(a, [5, 5], n_iter=400, runs=200, seed=0)
     assert counts.shape == (401, 200, 2)
     assert (counts.sum(axis=2) == 10).all()
     assert (np.abs(np.diff(counts[:, :, 0], axis=0)) <= 1).all()  # one birth, one death
     fixed = counts[-1, :, 1] == 10
     assert fixed.mean() > 0.9  # Defectors take over in almost every run
-    assert np.array_equal(counts, g.moran(a, [5, 5], steps=400, runs=200, seed=0))
-    neutral = g.moran(a, [5, 5], steps=2000, runs=400, seed=1, intensity=0)[-1, :, 0]
+    assert np.array_equal(counts, g.moran(a, [5, 5], n_iter=400, runs=200, seed=0))
+    neutral = g.moran(a, [5, 5], n_iter=2000, runs=400, seed=1, intensity=0)[-1, :, 0]
     assert abs((neutral == 10).mean() - 0.5) < 0.1  # neutral drift: fixation 5/10
     with pytest.raises(ValueError, match="counts"):
         g.moran(a, [1, 0])
@@ -390,9 +390,9 @@ def test_evolution_follows_the_payoff_matrix():
     import cupy
 
     matrix = g.tournament(CAST, turns=30, seed=3).payoff_matrix
-    shares = g.replicator(cupy.asarray(matrix), [1.0] * len(CAST), steps=50)
+    shares = g.replicator(cupy.asarray(matrix), [1.0] * len(CAST), n_iter=50)
     assert isinstance(shares, cupy.ndarray) and shares.shape == (51, len(CAST))
-    np.testing.assert_allclose(shares.get(), g.replicator(matrix, np.ones(len(CAST)), steps=50),
+    np.testing.assert_allclose(shares.get(), g.replicator(matrix, np.ones(len(CAST)), n_iter=50),
                                rtol=1e-12)
     for record in (True, False):
         counts = g.moran(cupy.asarray(matrix), [3] * len(CAST), 150, 8, seed=2, record=record)
@@ -527,7 +527,7 @@ def test_final_moves_need_an_announced_length():
 
 def test_moran_never_revives_an_extinct_strategy():
     # Every fitness is 0 (w = 1, zero payoffs): the parent is drawn among the living.
-    counts = g.moran(np.zeros((2, 2)), [5, 0], steps=200, runs=50, intensity=1.0)
+    counts = g.moran(np.zeros((2, 2)), [5, 0], n_iter=200, runs=50, intensity=1.0)
     assert (counts[:, :, 1] == 0).all()
 
 
@@ -540,15 +540,15 @@ def test_replicator_with_a_huge_step_stays_on_the_simplex():
     shares = g.replicator(np.array([[3.0, 0.0], [5.0, 1.0]]), [0.5, 0.5], dt=1000.0)
     assert np.isfinite(shares).all()
     np.testing.assert_allclose(shares[-1], [0, 1])
-    huge = g.replicator(np.array([[3.0, 0.0], [5.0, 1.0]]) * 1e300, [0.5, 0.5], steps=3)
+    huge = g.replicator(np.array([[3.0, 0.0], [5.0, 1.0]]) * 1e300, [0.5, 0.5], n_iter=3)
     assert np.isfinite(huge).all()
 
 
 @pytest.mark.parametrize("call", [
-    lambda: g.replicator(np.array([[3.0, 0], [5, 1]]), [0.5, 0.5], steps=-1),
-    lambda: g.moran(np.array([[3.0, 0], [5, 1]]), [5, 5], steps=-1)])
-def test_negative_steps_name_steps(call):
-    with pytest.raises(ValueError, match="steps"):
+    lambda: g.replicator(np.array([[3.0, 0], [5, 1]]), [0.5, 0.5], n_iter=-1),
+    lambda: g.moran(np.array([[3.0, 0], [5, 1]]), [5, 5], n_iter=-1)])
+def test_negative_n_iter_names_n_iter(call):
+    with pytest.raises(ValueError, match="n_iter"):
         call()
 
 
@@ -611,7 +611,7 @@ def test_replicator_properties(matrix, data, steps, dt):
     n = len(matrix)
     shares = data.draw(st.lists(st.floats(0, 1e6), min_size=n, max_size=n)
                        .filter(lambda s: sum(s) > 0))
-    out = g.replicator(np.array(matrix), shares, steps=steps, dt=dt)
+    out = g.replicator(np.array(matrix), shares, n_iter=steps, dt=dt)
     assert out.shape == (steps + 1, n) and np.isfinite(out).all() and (out >= 0).all()
     np.testing.assert_allclose(out.sum(axis=1), 1)
     assert (out[:, np.array(shares) == 0] == 0).all()  # extinct stays extinct
@@ -629,12 +629,12 @@ def test_moran_properties(matrix, data, steps, runs, seed, intensity):
     n = len(a)
     counts = data.draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)
                        .filter(lambda c: sum(c) >= 2))
-    out = g.moran(a, counts, steps=steps, runs=runs, seed=seed, intensity=intensity)
+    out = g.moran(a, counts, n_iter=steps, runs=runs, seed=seed, intensity=intensity)
     assert out.shape == (steps + 1, runs, n) and out.dtype == np.int64
     assert (out.sum(axis=2) == sum(counts)).all() and (out >= 0).all()
     assert (out[:, :, np.array(counts) == 0] == 0).all()  # never revived
     assert (np.abs(np.diff(out, axis=0)).sum(axis=2) <= 2).all()  # one birth, one death
-    end = g.moran(a, counts, steps=steps, runs=runs, seed=seed, intensity=intensity,
+    end = g.moran(a, counts, n_iter=steps, runs=runs, seed=seed, intensity=intensity,
                   record=False)
     assert np.array_equal(end, out[-1])
 
@@ -685,9 +685,9 @@ def test_bad_numbers_are_named(value):
     for name, call in [
             ("noise", lambda: g.play_match(g.TitForTat(), g.Defector(), 5, noise=value)),
             ("turns", lambda: g.play_match(g.TitForTat(), g.Defector(), value)),
-            ("dt", lambda: g.replicator(np.eye(2), [1, 1], steps=2, dt=value)),
-            ("steps", lambda: g.moran(np.eye(2), [1, 1], steps=value)),
-            ("intensity", lambda: g.moran(np.eye(2), [1, 1], steps=2, intensity=value)),
+            ("dt", lambda: g.replicator(np.eye(2), [1, 1], n_iter=2, dt=value)),
+            ("n_iter", lambda: g.moran(np.eye(2), [1, 1], n_iter=value)),
+            ("intensity", lambda: g.moran(np.eye(2), [1, 1], n_iter=2, intensity=value)),
             ("p", lambda: g.Joss(p=value))]:
         try:
             call()
@@ -731,7 +731,7 @@ def test_moves_str_properties(moves_list):
 def test_evolution_edge_cases_on_the_device():
     import cupy
 
-    counts = g.moran(cupy.zeros((2, 2)), [5, 0], steps=100, runs=10, intensity=1.0)
+    counts = g.moran(cupy.zeros((2, 2)), [5, 0], n_iter=100, runs=10, intensity=1.0)
     assert isinstance(counts, cupy.ndarray) and int(counts[:, :, 1].max()) == 0
     shares = g.replicator(cupy.asarray([[3.0, 0.0], [5.0, 1.0]]), [0.5, 0.5], dt=1000.0)
     assert isinstance(shares, cupy.ndarray) and bool(cupy.isfinite(shares).all())
@@ -765,3 +765,63 @@ def test_every_strategy_answers_one_move_per_seat(seed, n, turns, length):
                              theirs[k:k + 1].sum(axis=1), u_all[k:k + 1, t], alone[k], length)
                 assert strategy.move(one)[0] == answer[k], (strategy, t, k)
             mine_all[:, t] = answer
+
+
+# ----------------------------------------------------------------------------- conventions
+
+
+@pytest.mark.parametrize("evolve", [
+    lambda **kw: g.replicator(np.array([[3.0, 0.0], [5.0, 1.0]]), [0.6, 0.4], **kw),
+    lambda **kw: g.moran(np.array([[3.0, 0.0], [5.0, 1.0]]), [3, 3], runs=4, seed=2, **kw)],
+    ids=["replicator", "moran"])
+def test_the_old_keyword_steps_warns_and_gives_the_same_result(evolve):
+    with pytest.warns(DeprecationWarning, match=r"\(steps=\.\.\.\) is now .*\(n_iter=\.\.\.\)"):
+        old = evolve(steps=25)
+    assert np.array_equal(old, evolve(n_iter=25)) and len(old) == 26
+    with pytest.raises(TypeError, match="both steps= and n_iter="):
+        evolve(steps=25, n_iter=25)
+
+
+def test_payoffs_are_a_checked_frozen_container():
+    holiday = g.Payoffs(15, 1, 25, 5)
+    assert tuple(holiday) == (15.0, 1.0, 25.0, 5.0) and len(holiday) == 4
+    R, S, T, P = g.AXELROD  # unpacks as the NamedTuple did
+    assert (R, S, T, P) == (3, 0, 5, 1) and g.check_payoffs(holiday) == holiday
+    with pytest.raises(ValueError, match="not a prisoner's dilemma"):
+        g.Payoffs(15, 1, 25, 16)
+    with pytest.raises(ValueError, match="2R > T \\+ S"):
+        g.Payoffs(3, 0, 7, 1)
+    with pytest.raises(TypeError, match="Payoffs.T must be a real number"):
+        g.Payoffs(3, 0, "5", 1)
+    with pytest.raises(ValueError, match="Payoffs.P must be finite"):
+        g.Payoffs(3, 0, 5, np.nan)
+    for frozen in (holiday, g.play_match(g.TitForTat(), g.Defector(), 5),
+                   g.tournament([g.TitForTat()], turns=5)):
+        with pytest.raises(AttributeError):
+            frozen.moves = None
+
+
+def test_a_seen_built_by_hand_is_what_the_engine_gives_a_rule():
+    mine = np.zeros((2, 1), dtype=bool)
+    seen = g.Seen(1, mine, mine, mine.sum(axis=1), mine.sum(axis=1), np.zeros(2), {})
+    assert seen.xp is np and seen.n == 2 and seen.payoffs == g.AXELROD
+    looked = []
+    spy = g.Rule("spy", lambda h: looked.append(type(h)) or h.their_last)
+    g.play_match(spy, g.Cooperator(), 3)
+    assert looked == [g.Seen, g.Seen]  # turns 1 and 2: the rule reads a Seen
+
+
+def test_a_learner_s_rule_runs_with_the_checks_on():
+    """A rule is the learner's code: what it calls checks its arguments even inside a match."""
+    bad = g.Rule("bad", lambda h: g.uniform(h.u, 0) < 0.5)  # u is no key array
+    with pytest.raises(TypeError, match="keys must be a uint64 array"):
+        g.play_match(bad, g.Cooperator(), 3)
+    with pytest.raises(TypeError, match="keys must be a uint64 array"):
+        g.tournament([bad, g.Cooperator()], turns=3)
+
+
+def test_the_public_functions_declare_their_checks():
+    for fn in (g.check_payoffs, g.seed_keys, g.match_seed, g.uniform, g.match_lengths,
+               g.moves_str, g.play_match, g.tournament, g.tournament_by_loop, g.replicator,
+               g.moran, g.first_tournament):
+        assert fn.checks, fn.__name__

@@ -12,16 +12,24 @@ from course_utils import backend, hmm
 from course_utils.hmm import (
     HMM,
     HMMFit,
+    PackedSequences,
     Posterior,
     baum_welch,
+    e_step,
     fit,
     forward_backward,
     gradient_ascent,
     log_likelihood_gradient,
+    logit_gradient,
+    m_step,
     make_hmm,
+    pack_sequences,
     random_hmm,
     sample,
+    scaled_backward,
+    scaled_forward,
     score,
+    score_by_products,
     viterbi,
 )
 
@@ -170,7 +178,7 @@ def test_score_viterbi_posterior_and_one_baum_welch_step_equal_hmmlearns(kind, i
     assert logp.sum() == pytest.approx(their_logp, abs=1e-8)
     np.testing.assert_allclose(forward_backward(model, X, lengths, method=method).posterior,
                                ref.predict_proba(Xh, lengths), atol=1e-10)
-    ours = baum_welch(model, X, lengths, n_iter=1, method=method).model
+    ours = baum_welch(model, X, lengths, max_iter=1, method=method).model
     ref.fit(Xh, lengths)
     np.testing.assert_allclose(ours.startprob, ref.startprob_, atol=1e-8)
     np.testing.assert_allclose(ours.transmat, ref.transmat_, atol=1e-8)
@@ -191,13 +199,13 @@ def test_baum_welch_never_decreases_the_likelihood_and_restarts_repeat_by_seed()
     X, _ = sample(truth, [80, 120, 60, 200], seed=0)
     lengths = [80, 120, 60, 200]
     for method in hmm.METHODS:
-        result = baum_welch(random_hmm(3, 4, seed=1), X, lengths, n_iter=40, tol=0,
+        result = baum_welch(random_hmm(3, 4, seed=1), X, lengths, max_iter=40, tol=0,
                             method=method)
         gains = np.diff(result.log_likelihoods)
         assert (gains >= -1e-9 * abs(result.log_likelihoods[-1])).all()
         assert result.log_likelihoods[-1] > result.log_likelihoods[0] + 10
-    best, finals = fit(X, lengths, n_states=3, n_symbols=4, n_restarts=3, n_iter=30, seed=5)
-    again, finals_again = fit(X, lengths, n_states=3, n_symbols=4, n_restarts=3, n_iter=30,
+    best, finals = fit(X, lengths, n_states=3, n_symbols=4, n_restarts=3, max_iter=30, seed=5)
+    again, finals_again = fit(X, lengths, n_states=3, n_symbols=4, n_restarts=3, max_iter=30,
                               seed=5)
     np.testing.assert_array_equal(finals, finals_again)
     assert best.log_likelihoods[-1] == finals.max()
@@ -233,8 +241,8 @@ def test_em_beats_gradient_ascent_iteration_for_iteration():
     lengths = [100] * 20
     X, _ = sample(truth, lengths, seed=1)
     start = random_hmm(3, 6, seed=12)
-    em = baum_welch(start, X, lengths, n_iter=30, tol=0)
-    gd = gradient_ascent(start, X, lengths, n_iter=30, lr=2.0)
+    em = baum_welch(start, X, lengths, max_iter=30, tol=0)
+    gd = gradient_ascent(start, X, lengths, max_iter=30, lr=2.0)
     assert (em.log_likelihoods[1:] >= gd.log_likelihoods[1:]).all()
     assert gd.log_likelihoods[-1] > gd.log_likelihoods[0]
     assert em.seconds.shape == em.log_likelihoods.shape
@@ -332,7 +340,7 @@ def test_a_rarely_entered_state_needs_normalising_before_the_transition_product(
     ll, grads = log_likelihood_gradient(rare, X, lengths)
     assert ll == pytest.approx(expected.sum(), rel=1e-13)
     assert all(np.isfinite(g).all() for g in grads)
-    result = baum_welch(rare, X, lengths, n_iter=3)
+    result = baum_welch(rare, X, lengths, max_iter=3)
     assert np.isfinite(result.log_likelihoods).all()
 
 
@@ -343,7 +351,7 @@ def test_gaussian_baum_welch_keeps_a_state_no_observation_belongs_to():
         start = make_hmm([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], means=[[offset], [offset + 100]],
                          covars=[[1.0], [1.0]])
         for method in hmm.METHODS:
-            result = baum_welch(start, X + offset, n_iter=20, method=method)
+            result = baum_welch(start, X + offset, max_iter=20, method=method)
             assert np.isfinite(result.log_likelihoods).all()
             assert (np.diff(result.log_likelihoods) >= -1e-9 * abs(result.log_likelihoods[-1])
                     ).all()
@@ -365,8 +373,8 @@ def test_gaussian_baum_welch_is_the_same_fit_at_any_offset_and_scale(offset, sca
     moved = make_hmm([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]],
                      means=[[offset - 0.5 * scale], [offset + 3.5 * scale]],
                      covars=[[scale**2], [scale**2]])
-    ref = baum_welch(base, X, n_iter=15, tol=0)
-    got = baum_welch(moved, offset + scale * X, n_iter=15, tol=0)
+    ref = baum_welch(base, X, max_iter=15, tol=0)
+    got = baum_welch(moved, offset + scale * X, max_iter=15, tol=0)
     np.testing.assert_allclose((got.model.means - offset) / scale, ref.model.means, atol=1e-6)
     np.testing.assert_allclose(got.model.covars / scale**2, ref.model.covars, rtol=1e-6)
     np.testing.assert_allclose(got.model.transmat, ref.model.transmat, atol=1e-6)
@@ -382,7 +390,7 @@ def test_a_gaussian_state_that_collapses_onto_one_value_keeps_a_finite_rising_li
         moved = make_hmm(start.startprob, start.transmat, means=start.means + value,
                          covars=start.covars)
         for method in hmm.METHODS:
-            result = baum_welch(moved, np.full(50, value), n_iter=20, tol=0, method=method)
+            result = baum_welch(moved, np.full(50, value), max_iter=20, tol=0, method=method)
             ll = result.log_likelihoods
             assert np.isfinite(ll).all() and (np.diff(ll) >= 0).all()
             assert (result.model.means == value).all()  # the centre keeps it exact
@@ -429,7 +437,7 @@ def test_float32_tables_are_taken_at_float32_precision():
     with pytest.raises(ValueError, match="startprob sums to"):
         make_hmm([0.6, 0.4 + 1e-7], A32, E32)  # float64 keeps its 1e-8
     X, _ = sample(model, [10, 5], seed=0)
-    assert np.isfinite(baum_welch(model, X, [10, 5], n_iter=3).log_likelihoods).all()
+    assert np.isfinite(baum_welch(model, X, [10, 5], max_iter=3).log_likelihoods).all()
 
 
 def test_xp_must_be_an_array_module():
@@ -444,16 +452,16 @@ def test_gradient_ascent_that_diverges_names_lr():
     X, _ = sample(CASINO, [50, 50], seed=0)
     for lr in (1e3, 1e300):  # the softmax underflowed to 0, then "probability 0" came out
         with pytest.raises(ValueError, match=r"lr \S+ is too large: gradient ascent diverged"):
-            gradient_ascent(CASINO, X, [50, 50], n_iter=20, lr=lr)
-    assert np.isfinite(gradient_ascent(CASINO, X, [50, 50], n_iter=20, lr=10).log_likelihoods
+            gradient_ascent(CASINO, X, [50, 50], max_iter=20, lr=lr)
+    assert np.isfinite(gradient_ascent(CASINO, X, [50, 50], max_iter=20, lr=10).log_likelihoods
                        ).all()
 
 
 def test_the_gradient_ascent_rate_is_per_observation():
     # the same lr takes the same first step on the mean log-likelihood, whatever the data size
     X, _ = sample(CASINO, [40] * 5, seed=2)
-    few = gradient_ascent(CASINO, X, [40] * 5, n_iter=1, lr=1.0).model
-    many = gradient_ascent(CASINO, np.tile(X, 4), [40] * 20, n_iter=1, lr=1.0).model
+    few = gradient_ascent(CASINO, X, [40] * 5, max_iter=1, lr=1.0).model
+    many = gradient_ascent(CASINO, np.tile(X, 4), [40] * 20, max_iter=1, lr=1.0).model
     np.testing.assert_allclose(few.transmat, many.transmat, rtol=1e-12)
     np.testing.assert_allclose(few.emissionprob, many.emissionprob, rtol=1e-12)
 
@@ -466,7 +474,7 @@ test_bad_arguments_name_themselves = names_the_argument({
     "X": (lambda v: score(CASINO, v), [[6], [-1], [], [0.5, 1.0], "abc"]),
     "lengths": (lambda v: score(CASINO, [0, 1, 2], v), [[2], [0, 3], [-1, 4], [[3]]]),
     "method": (lambda v: score(CASINO, [0], method=v), ["fast", 3]),
-    "n_iter": (lambda v: baum_welch(CASINO, [0, 1], n_iter=v), [0, 1.5]),
+    "max_iter": (lambda v: baum_welch(CASINO, [0, 1], max_iter=v), [0, 1.5]),
     "lr": (lambda v: gradient_ascent(CASINO, [0, 1], lr=v), [0.0, -1.0, 1e300, np.inf]),
     "tol": (lambda v: baum_welch(CASINO, [0, 1], tol=v), [-1.0, np.nan, "0"]),
     "xp": (lambda v: random_hmm(2, 2, xp=v), ["numpy", 3, np.float64]),
@@ -517,14 +525,14 @@ def test_properties_of_inference(K, M, lengths, seed):
 @FAST
 def test_properties_of_learning(K, M, lengths, seed):
     X, _ = sample(random_hmm(K, M, seed=seed + 1), lengths, seed=seed)
-    result = baum_welch(random_hmm(K, M, seed=seed), X, lengths, n_iter=5, tol=0)
+    result = baum_welch(random_hmm(K, M, seed=seed), X, lengths, max_iter=5, tol=0)
     assert isinstance(result, HMMFit)
     gains = np.diff(result.log_likelihoods)
     assert (gains >= -1e-8 * (1 + np.abs(result.log_likelihoods[1:]))).all()
     np.testing.assert_allclose(result.model.transmat.sum(axis=1), 1)
-    ascent = gradient_ascent(random_hmm(K, M, seed=seed), X, lengths, n_iter=3, lr=0.05)
+    ascent = gradient_ascent(random_hmm(K, M, seed=seed), X, lengths, max_iter=3, lr=0.05)
     assert np.isfinite(ascent.log_likelihoods).all()
-    best, finals = fit(X, lengths, n_states=K, n_symbols=M, n_restarts=2, n_iter=3, seed=seed)
+    best, finals = fit(X, lengths, n_states=K, n_symbols=M, n_restarts=2, max_iter=3, seed=seed)
     assert best.log_likelihoods[-1] == finals.max()
 
 
@@ -537,7 +545,7 @@ def test_properties_of_gaussian_emissions(K, D, lengths, seed):
     assert X.shape == (sum(lengths), D)
     ll = score(model, X, lengths)
     np.testing.assert_allclose(score(model, X, lengths, method="log"), ll, rtol=1e-9)
-    result = baum_welch(model, X, lengths, n_iter=3, tol=0)
+    result = baum_welch(model, X, lengths, max_iter=3, tol=0)
     gains = np.diff(result.log_likelihoods)
     assert (gains >= -1e-8 * (1 + np.abs(result.log_likelihoods[1:]))).all()
 
@@ -605,7 +613,7 @@ def test_property_gaussian_baum_welch_never_lowers_the_likelihood_at_any_offset_
     start = gaussian_model(K, D, seed=seed + 1)
     start = make_hmm(start.startprob, start.transmat, means=offset + scale * start.means,
                      covars=scale**2 * start.covars)
-    result = baum_welch(start, offset + scale * X, lengths, n_iter=5, tol=0, method=method)
+    result = baum_welch(start, offset + scale * X, lengths, max_iter=5, tol=0, method=method)
     ll = result.log_likelihoods
     assert np.isfinite(ll).all() and (result.model.covars > 0).all()
     assert (np.diff(ll) >= -1e-8 * (1 + np.abs(ll[1:]))).all()
@@ -619,7 +627,7 @@ def test_property_categorical_baum_welch_never_lowers_the_likelihood(K, M, lengt
                                                                      method):
     X, _ = sample(random_hmm(K, M, seed=seed + 1), lengths, seed=seed)
     start = _sharpened(random_hmm(K, M, seed=seed), power)  # every probability positive
-    result = baum_welch(start, X, lengths, n_iter=5, tol=0, method=method)
+    result = baum_welch(start, X, lengths, max_iter=5, tol=0, method=method)
     ll = result.log_likelihoods
     assert np.isfinite(ll).all()
     assert (np.diff(ll) >= -1e-8 * (1 + np.abs(ll[1:]))).all()
@@ -651,21 +659,21 @@ def test_every_function_follows_its_data_onto_the_gpu():
         same(post.posterior, forward_backward(model, X, lengths).posterior)
     path, best = viterbi(gpu, Xg, lengths)
     same(path, viterbi(model, X, lengths)[0], atol=0)
-    same(baum_welch(gpu, Xg, lengths, n_iter=3).model.emissionprob,
-         baum_welch(model, X, lengths, n_iter=3).model.emissionprob)
-    same(gradient_ascent(gpu, Xg, lengths, n_iter=2).model.transmat,
-         gradient_ascent(model, X, lengths, n_iter=2).model.transmat)
+    same(baum_welch(gpu, Xg, lengths, max_iter=3).model.emissionprob,
+         baum_welch(model, X, lengths, max_iter=3).model.emissionprob)
+    same(gradient_ascent(gpu, Xg, lengths, max_iter=2).model.transmat,
+         gradient_ascent(model, X, lengths, max_iter=2).model.transmat)
     same(log_likelihood_gradient(gpu, Xg, lengths)[1][1],
          log_likelihood_gradient(model, X, lengths)[1][1])
-    same(fit(Xg, lengths, n_states=2, n_symbols=5, n_restarts=2, n_iter=3)[0].model.transmat,
-         fit(X, lengths, n_states=2, n_symbols=5, n_restarts=2, n_iter=3)[0].model.transmat)
+    same(fit(Xg, lengths, n_states=2, n_symbols=5, n_restarts=2, max_iter=3)[0].model.transmat,
+         fit(X, lengths, n_states=2, n_symbols=5, n_restarts=2, max_iter=3)[0].model.transmat)
     g = gaussian_model(2, 1)
     gg = make_hmm(*(cupy.asarray(p) for p in (g.startprob, g.transmat)),
                   means=cupy.asarray(g.means), covars=cupy.asarray(g.covars))
     Xc, _ = sample(g, [20, 5], seed=0)
     same(score(gg, cupy.asarray(Xc), [20, 5]), score(g, Xc, [20, 5]))
-    same(baum_welch(gg, cupy.asarray(Xc), [20, 5], n_iter=2).model.means,
-         baum_welch(g, Xc, [20, 5], n_iter=2).model.means)
+    same(baum_welch(gg, cupy.asarray(Xc), [20, 5], max_iter=2).model.means,
+         baum_welch(g, Xc, [20, 5], max_iter=2).model.means)
     long_x = sample(model, 2500, seed=3)[0]
     same(score(gpu, cupy.asarray(long_x)), score(model, long_x))  # by products
     with pytest.raises(backend.DeviceMismatchError, match="X"):
@@ -689,5 +697,120 @@ def test_every_function_follows_its_data_onto_the_gpu():
     far_g = make_hmm(*(cupy.asarray(p) for p in (far.startprob, far.transmat)),
                      means=cupy.asarray(far.means), covars=cupy.asarray(far.covars))
     near0 = np.random.default_rng(0).normal(size=50)
-    same(baum_welch(far_g, cupy.asarray(near0), n_iter=3).model.means,
-         baum_welch(far, near0, n_iter=3).model.means)
+    same(baum_welch(far_g, cupy.asarray(near0), max_iter=3).model.means,
+         baum_welch(far, near0, max_iter=3).model.means)
+
+
+# ----------------------------------------------------------------------------- the steps shown
+
+
+def brute_force_log_likelihood(model, x):
+    """log P(x) of one short sequence, summed over every hidden path (K^T of them)."""
+    pi, A, E = (backend.to_numpy(p) for p in (model.startprob, model.transmat,
+                                               model.emissionprob))
+    total = 0.0
+    for z in itertools.product(range(pi.size), repeat=len(x)):
+        p = pi[z[0]] * E[z[0], x[0]]
+        for t in range(1, len(x)):
+            p *= A[z[t - 1], z[t]] * E[z[t], x[t]]
+        total += p
+    return math.log(total)
+
+
+def packed_emissions(model, packed):
+    """b (T, K, B): P(x_t | state k) of every packed cell, 0 in the padding, unscaled."""
+    return model.emissionprob[:, packed.x].transpose(1, 0, 2) * packed.valid[:, None, :]
+
+
+@given(st.integers(1, 3), st.integers(1, 4), st.lists(st.integers(1, 6), min_size=1,
+                                                       max_size=4), st.integers(0, 1000))
+@FAST
+def test_property_the_shown_steps_are_what_the_public_functions_compute(K, M, lengths, seed):
+    model = random_hmm(K, M, seed=seed)
+    X, _ = sample(random_hmm(K, M, seed=seed + 1), lengths, seed=seed)
+    packed = pack_sequences(X, lengths)
+    assert isinstance(packed, PackedSequences)
+    np.testing.assert_array_equal(packed.x[packed.valid], X[packed.flat])
+    assert packed.active == sorted(packed.active, reverse=True)
+    assert packed.active[0] == len(lengths) and sum(packed.active) == len(X)
+    starts = np.cumsum(lengths) - lengths
+    brute = [brute_force_log_likelihood(model, X[s:s + n].tolist())
+             for s, n in zip(starts, lengths, strict=True)]
+    b = packed_emissions(model, packed)
+    alpha, c = scaled_forward(model.startprob, model.transmat, b, packed.active)
+    np.testing.assert_allclose(np.log(c).sum(axis=0), np.array(brute)[packed.order],
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(alpha.sum(axis=1)[packed.valid], 1, rtol=1e-12)
+    beta, _ = scaled_backward(model.transmat, b, c, packed.active)
+    post = forward_backward(model, X, lengths)
+    gamma_by_passes = (alpha * beta).transpose(0, 2, 1)[packed.valid]
+    np.testing.assert_allclose(gamma_by_passes, post.posterior[packed.flat], atol=1e-10)
+    ll, gamma, trans = e_step(model, packed)
+    np.testing.assert_allclose(ll, np.array(brute)[packed.order], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gamma, alpha * beta, atol=1e-12)
+    np.testing.assert_allclose(trans, post.trans_counts, atol=1e-12)
+    one_step = baum_welch(model, X, lengths, max_iter=1).model
+    stepped = m_step(model, packed, gamma, trans)
+    for name in ("startprob", "transmat", "emissionprob"):
+        np.testing.assert_allclose(getattr(stepped, name), getattr(one_step, name), atol=1e-12)
+    _, grads = logit_gradient(model, packed)
+    total, public_grads = log_likelihood_gradient(model, X, lengths)
+    assert total == pytest.approx(sum(brute), rel=1e-10, abs=1e-12)
+    for g, h in zip(grads, public_grads, strict=True):
+        np.testing.assert_allclose(g, h, atol=1e-12)
+    x = X[:lengths[0]]
+    one = pack_sequences(x)
+    by_products = score_by_products(model.startprob, model.transmat,
+                                    packed_emissions(model, one))
+    assert by_products is not None and float(by_products) == pytest.approx(brute[0], rel=1e-10,
+                                                                         abs=1e-12)
+
+
+def test_the_shown_steps_check_their_arguments():
+    packed = pack_sequences([0, 1, 2, 1], [3, 1])
+    with pytest.raises(ValueError, match="packed.x must hold ints in \\[0, 2\\)"):
+        e_step(random_hmm(2, 2), packed)
+    with pytest.raises(TypeError, match="packed must be PackedSequences"):
+        m_step(CASINO, "packed", np.ones((3, 2, 2)), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="active must count the running sequences"):
+        scaled_forward(np.ones(2) / 2, np.eye(2), np.ones((3, 2, 2)), [2, 1, 2])
+    with pytest.raises(ValueError, match="model must have categorical emissions"):
+        logit_gradient(make_hmm([1.0], [[1.0]], means=[0.0], covars=[1.0]), packed)
+    with pytest.raises(ValueError, match="lengths must sum to the number of observations"):
+        pack_sequences([0, 1, 2], [2, 2])
+
+
+@pytest.mark.parametrize("learner", ["baum_welch", "gradient_ascent", "fit"])
+def test_the_old_keyword_n_iter_warns_and_gives_the_same_fit(learner):
+    X, _ = sample(CASINO, [30, 20], seed=1)
+    call = {"baum_welch": lambda **kw: baum_welch(random_hmm(2, 6, seed=2), X, [30, 20], **kw),
+            "gradient_ascent": lambda **kw: gradient_ascent(random_hmm(2, 6, seed=2), X,
+                                                            [30, 20], **kw),
+            "fit": lambda **kw: fit(X, [30, 20], n_states=2, n_symbols=6, n_restarts=2,
+                                    **kw)[0]}[learner]
+    new = call(max_iter=4)
+    with pytest.warns(DeprecationWarning, match=f"{learner}\\(n_iter=...\\) is now "
+                                                f"{learner}\\(max_iter=...\\)"):
+        old = call(n_iter=4)
+    np.testing.assert_array_equal(old.log_likelihoods, new.log_likelihoods)
+    np.testing.assert_array_equal(old.model.transmat, new.model.transmat)
+    with pytest.raises(TypeError, match="got both n_iter= and max_iter="):
+        call(n_iter=4, max_iter=4)
+
+
+def test_an_hmm_built_directly_is_checked_and_fit_packs_once(monkeypatch):
+    with pytest.raises(ValueError, match="HMM.transmat's row 0 sums to 1.5"):
+        HMM(np.array([0.5, 0.5]), np.array([[1.0, 0.5], [0.5, 0.5]]), np.eye(2))
+    with pytest.raises(ValueError, match="give emissionprob"):
+        HMM(np.array([1.0]), np.array([[1.0]]))
+    packings = []
+    original = hmm.pack_sequences
+
+    def counting(*args, **kwargs):
+        packings.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(hmm, "pack_sequences", counting)
+    X, _ = sample(CASINO, [30, 20], seed=1)
+    fit(X, [30, 20], n_states=2, n_symbols=6, n_restarts=4, max_iter=3)
+    assert len(packings) == 1  # not once per restart

@@ -77,14 +77,14 @@ def section_code(notebook, title):
 @pytest.mark.parametrize("md", LESSONS, ids=lambda p: p.stem)
 def test_the_device_is_the_backend_s_business(md):
     """Lessons never touch CuPy themselves: data goes through backend, and the CPU/GPU step is
-    one call of backend.compare_devices (which moves, warms up, synchronises and checks)."""
+    one call of timing.compare_devices (which moves, warms up, synchronises and checks)."""
     notebook = jupytext.read(md)
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     assert not re.search(r"\bcupy\b", code), \
         f"{md.name} uses cupy directly: make data with backend.asarray / backend.xp()"
     cpu_and_gpu = section_code(notebook, "CPU and GPU")
     assert "compare_devices(" in cpu_and_gpu, \
-        f"{md.name}: the CPU and GPU step must call backend.compare_devices"
+        f"{md.name}: the CPU and GPU step must call timing.compare_devices"
     assert "gpu_available" not in cpu_and_gpu, \
         f"{md.name}: compare_devices already says when there is no GPU"
 

@@ -93,8 +93,8 @@ def test_a_numpy_array_mixed_into_gpu_work_fails_with_advice(gpu_path_kernels):
     from nbclient.exceptions import CellExecutionError
 
     notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import numpy as np\nfrom course_utils import backend\n"
-                                  "backend.device_toggle()"),
+        nbformat.v4.new_code_cell("import numpy as np\nfrom course_utils import backend, widgets\n"
+                                  "widgets.device_toggle()"),
         nbformat.v4.new_code_cell("x = backend.asarray(np.arange(3.0))\nx + np.ones(3)"),
     ])
     with pytest.raises(CellExecutionError, match="Unsupported type") as failure:

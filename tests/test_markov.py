@@ -1,3 +1,4 @@
+import importlib
 import itertools
 import math
 import re
@@ -10,32 +11,32 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from course_utils import backend, markov
+from course_utils import _deprecated, backend, datasets, markov, timing
+from course_utils.datasets import load_text, tokenize
 from course_utils.markov import (
     AbsorbingChain,
-    WordModel,
     absorbing_chain,
-    classify,
     closed_classes,
     distribution_after,
-    google_matrix,
-    load_text,
-    log_likelihood,
-    next_word_probs,
-    pagerank,
-    perplexity,
-    random_graph,
     row_tolerance,
     run_lengths,
-    sample_line,
     simulate,
     stationary,
-    suggest,
-    token_log_probs,
-    tokenize,
-    train_word_model,
     validate_transition,
 )
+from course_utils.ngrams import (
+    WordModel,
+    classify,
+    log_likelihood,
+    next_word_probs,
+    ngram_codes,
+    perplexity,
+    sample_line,
+    suggest,
+    token_log_probs,
+    train_word_model,
+)
+from course_utils.pagerank import google_matrix, pagerank, random_graph
 
 FAST = settings(max_examples=25, deadline=None)
 
@@ -125,6 +126,36 @@ def test_bad_arguments_name_themselves():
         classify([model, None], ["a"])
     with pytest.raises(TypeError, match="passages must be a non-empty list"):
         classify([model], "a b")
+    with pytest.raises(ValueError, match=r"uniforms must be \(n_steps, n_chains\) = \(2, 1\)"):
+        simulate(P, 0, 2, uniforms=np.zeros((1, 1)))
+    with pytest.raises(ValueError, match=r"uniforms must hold numbers in \[0, 1\)"):
+        simulate(P, 0, 1, uniforms=np.ones((1, 1)))
+    with pytest.raises(ValueError, match=r"n_words\^\(order \+ 1\) = 3037000500\^2 does not fit"):
+        ngram_codes(np.zeros(3, dtype=np.int64), 1, 3037000500)
+    with pytest.raises(ValueError, match=r"ids must hold ints in \[0, 3\)"):
+        ngram_codes([0, 1, 3], 1, 3)
+
+
+def test_a_word_model_built_directly_checks_its_fields():
+    model = train_word_model("a b c")
+    fields = {f: getattr(model, f) for f in model.__dataclass_fields__}
+    with pytest.raises(ValueError, match="WordModel.order must be between 1 and 3"):
+        WordModel(**(fields | {"order": 4}))
+    with pytest.raises(ValueError, match=r"WordModel.k must be in \(0, inf\)"):
+        WordModel(**(fields | {"k": -1.0}))
+    assert WordModel(**fields).counts() == model.counts()
+
+
+@given(st.lists(st.integers(0, 6), max_size=30), st.integers(0, 3), st.integers(7, 40))
+@FAST
+def test_property_ngram_codes_are_the_windows_as_digits_in_base_n_words(ids, order, V):
+    codes = ngram_codes(np.array(ids, dtype=np.int64), order, V)
+    by_loop = [sum(ids[t + j] * V ** (order - j) for j in range(order + 1))
+               for t in range(len(ids) - order) if ids[t + order] != 0]
+    assert codes.tolist() == by_loop
+    digits = [[c // V ** (order - j) % V for j in range(order + 1)] for c in codes.tolist()]
+    windows = [ids[t:t + order + 1] for t in range(len(ids) - order) if ids[t + order] != 0]
+    assert digits == windows  # the codes decode to the windows: equal codes, equal n-grams
 
 
 # ----------------------------------------------------------------------------- distributions
@@ -287,7 +318,7 @@ def plain_counts(text, order):
     return {(*c, w): n for c, nxt in counts.items() for w, n in nxt.items()}
 
 
-@pytest.mark.parametrize("name", markov.TEXTS)
+@pytest.mark.parametrize("name", datasets.TEXTS)
 @pytest.mark.parametrize("order", [1, 2, 3])
 def test_word_model_counts_match_a_dict_loop(name, order):
     text = load_text(name)
@@ -338,7 +369,7 @@ def test_sampling_with_temperature():
 def test_author_identification_beats_chance_by_far():
     passages = {}
     models = []
-    for name in markov.TEXTS:
+    for name in datasets.TEXTS:
         lines = load_text(name).splitlines()
         chunks = ["\n".join(lines[i:i + 6]) for i in range(0, len(lines), 6)]
         chunks = [c for c in chunks if tokenize(c)]
@@ -346,7 +377,7 @@ def test_author_identification_beats_chance_by_far():
         models.append(train_word_model("\n".join(c for i, c in enumerate(chunks) if i % 5),
                                        order=1, k=0.1))
     right = 0
-    for label, name in enumerate(markov.TEXTS):
+    for label, name in enumerate(datasets.TEXTS):
         predicted, scores = classify(models, passages[name])
         assert scores.shape == (len(passages[name]), 2)
         right += (predicted == label).sum()
@@ -427,7 +458,7 @@ def test_properties_of_word_models(lines, order, k, temperature):
                 classify([model], [line])
 
 
-@given(st.sampled_from(markov.TEXTS), st.integers(1, 2))
+@given(st.sampled_from(datasets.TEXTS), st.integers(1, 2))
 @settings(max_examples=4, deadline=None)
 def test_properties_of_the_shipped_texts(name, order):
     text = load_text(name)
@@ -499,9 +530,9 @@ def test_a_chain_whose_rows_miss_one_within_the_tolerance_is_taken_normalised():
     ends = np.array([[1 - 5e-9, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5]])
     largest_uniform = np.full((1, 1), 1 - 2.0**-53)  # rng.random() can draw it
     # A u above row 0's cdf (1 - 5e-9) moved the chain to state 2, of probability 0.
-    assert markov._simulate(ends, 0, largest_uniform).tolist() == [[0, 0]]
+    assert simulate(ends, 0, 1, uniforms=largest_uniform).tolist() == [[0, 0]]
     exact = np.array([[0.3, 0.7, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5]])
-    assert markov._simulate(exact, 0, largest_uniform).tolist() == [[0, 1]]
+    assert simulate(exact, 0, 1, uniforms=largest_uniform).tolist() == [[0, 1]]
 
 
 @pytest.mark.parametrize("method", markov.METHODS)
@@ -643,7 +674,7 @@ def test_contexts_and_model_lists_of_any_iterable():
 def test_tokenize_keeps_letters_of_any_alphabet_and_typographic_apostrophes():
     assert tokenize("Naïve café, über-cool!") == [["naïve", "café", "über", "cool"]]
     assert tokenize("Don\u2019t stop\n4 ever") == [["don't", "stop"], ["ever"]]
-    for name in markov.TEXTS:  # the shipped texts tokenize as before (a-z, æ and é only)
+    for name in datasets.TEXTS:  # the shipped texts tokenize as before (a-z, æ and é only)
         old = re.compile(r"[a-zæé]+(?:'[a-zæé]+)*")
         text = load_text(name)
         assert tokenize(text) == [w for line in text.lower().split("\n")
@@ -871,7 +902,7 @@ def test_every_function_follows_its_data_onto_the_gpu():
          stationary(SICK, "solve"), atol=1e-12)
     zero_tail = np.array([[1 - 5e-9, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5]])
     u = cupy.asarray(np.full((1, 1), 1 - 2.0**-53))
-    same(markov._simulate(cupy.asarray(zero_tail), 0, u), [[0, 0]], atol=0)
+    same(simulate(cupy.asarray(zero_tail), 0, 1, uniforms=u), [[0, 0]], atol=0)
     slow = absorbing_chain(cupy.asarray([[1 - 1e-13, 1e-13], [0.0, 1.0]]))
     same(slow.steps, [1e13], atol=1e2)
     assert isinstance(random_graph(10, 5, xp=cupy), cupy.ndarray)
@@ -887,6 +918,17 @@ def test_the_current_device_gets_new_graphs_and_mixing_fails():
     np.testing.assert_array_equal(backend.to_numpy(edges), random_graph(100, 500, xp=np))
     with pytest.raises(backend.DeviceMismatchError, match="p0"):
         distribution_after(cupy.asarray(random_chain(3)), np.ones(3) / 3, 2)
-    comparison = backend.compare_devices(pagerank, backend.to_numpy(edges), 100, repeat=1,
+    comparison = timing.compare_devices(pagerank, backend.to_numpy(edges), 100, repeat=1,
                                          quiet=True)
     assert comparison.gpu is not None
+
+
+@pytest.mark.parametrize("old", sorted(_deprecated.MOVED["course_utils.markov"]))
+def test_names_that_moved_out_of_markov_warn_and_still_work(old):
+    module, new = _deprecated.MOVED["course_utils.markov"][old]
+    short = module.removeprefix("course_utils.")
+    with pytest.warns(DeprecationWarning, match=rf"markov\.{old} is now {short}\.{new}"):
+        moved = getattr(markov, old)
+    assert moved is getattr(importlib.import_module(module), new)
+    with pytest.raises(AttributeError, match="has no attribute '_pagerank'"):
+        markov._pagerank  # noqa: B018 (a private core is not kept under its old name)

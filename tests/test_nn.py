@@ -10,7 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
-from course_utils import backend, nn, optim
+from course_utils import backend, gradcheck, nn, numerics, optim
 from course_utils.optim import SGD
 
 LAYERS = {
@@ -74,7 +74,8 @@ def test_losses_are_stable_for_huge_logits():
     assert np.all(np.isfinite(grad.backward()))
     assert nn.SigmoidCrossEntropy()(np.array([[1000.0], [-1000.0]]), np.array([0.0, 1.0])) == 1000
     with np.errstate(over="raise"):
-        np.testing.assert_array_equal(nn.sigmoid(np.array([-1000.0, 0.0, 1000.0])), [0, 0.5, 1])
+        np.testing.assert_array_equal(numerics.sigmoid(np.array([-1000.0, 0.0, 1000.0])),
+                                      [0, 0.5, 1])
 
 
 def test_softmax_gradient_is_p_minus_onehot():
@@ -121,7 +122,7 @@ def test_fit_equals_explicit_gradient_descent():
     X, y = rng.standard_normal((8, 3)), rng.integers(0, 2, 8)
     a, b = nn.mlp([3, 4, 2], "tanh", seed=1), nn.mlp([3, 4, 2], "tanh", seed=1)
     loss = nn.SoftmaxCrossEntropy()
-    history = nn.fit(a, loss, X, y, lr=0.3, epochs=5)
+    history = nn.fit(a, loss, X, y, lr=0.3, n_epochs=5)
     for _ in range(5):
         loss(b(X), y)
         b.backward(loss.backward())
@@ -138,7 +139,7 @@ def test_minibatch_epoch_loss_is_the_mean_batch_loss():
     net = nn.mlp([3, 1], seed=0)
     loss = nn.MeanSquaredError()
     W0 = net.params["0.W"].copy()
-    history = nn.fit(net, loss, X, y, lr=1e-12, epochs=1, batch_size=4)
+    history = nn.fit(net, loss, X, y, lr=1e-12, n_epochs=1, batch_size=4)
     assert history[0] == pytest.approx(loss((X @ W0), y), rel=1e-9)  # a negligible step
 
 
@@ -147,7 +148,7 @@ def test_xor_set_up_of_the_lesson_learns():
     y = np.array([0, 1, 1, 0], float)
     for seed in range(10):
         net = nn.mlp([2, 4, 1], "tanh", seed=seed)
-        nn.fit(net, nn.SigmoidCrossEntropy(), X, y, lr=2.0, epochs=500)
+        nn.fit(net, nn.SigmoidCrossEntropy(), X, y, lr=2.0, n_epochs=500)
         assert np.array_equal(net(X).ravel() > 0, y == 1), seed
 
 
@@ -156,17 +157,17 @@ def test_digits_reach_95_percent():
     X_tr, X_te, y_tr, y_te = train_test_split(digits.data / 16, digits.target, test_size=0.25,
                                               random_state=0, stratify=digits.target)
     net = nn.mlp([64, 64, 10], "tanh", seed=0)
-    nn.fit(net, nn.SoftmaxCrossEntropy(), X_tr, y_tr, lr=0.1, epochs=40, batch_size=32)
+    nn.fit(net, nn.SoftmaxCrossEntropy(), X_tr, y_tr, lr=0.1, n_epochs=40, batch_size=32)
     assert np.mean(net(X_te).argmax(axis=1) == y_te) >= 0.95
 
 
 def test_numerical_gradient_restores_its_input():
     x = np.array([1.0, 2.0, 3.0])
-    grad = nn.numerical_gradient(lambda: (x**3).sum(), x)
+    grad = gradcheck.numerical_gradient(lambda: (x**3).sum(), x)
     np.testing.assert_allclose(grad, 3 * x**2, rtol=1e-8)
     assert x.tolist() == [1.0, 2.0, 3.0]
-    assert nn.relative_error(np.zeros(3), np.zeros(3)) == 0
-    assert nn.relative_error(np.ones(3), -np.ones(3)) == 1
+    assert gradcheck.relative_error(np.zeros(3), np.zeros(3)) == 0
+    assert gradcheck.relative_error(np.ones(3), -np.ones(3)) == 1
 
 
 def test_gradient_check_catches_a_wrong_backward():
@@ -196,8 +197,8 @@ def test_gradient_check_catches_a_wrong_backward():
      "y must hold whole-number class labels"),
     (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[np.nan, 2]], [1]), ValueError,
      "X contains NaN"),
-    (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], epochs=-1),
-     ValueError, "epochs must be at least 0"),
+    (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], n_epochs=-1),
+     ValueError, "n_epochs must be at least 0"),
     (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], batch_size=0),
      ValueError, "batch_size must be at least 1"),
     (lambda: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], batch_size="all"),
@@ -225,7 +226,7 @@ def test_softmax_labels_are_checked():  # issue 12: -2 was read as class 1, 3 an
         nn.SoftmaxCrossEntropy()(z, np.array([1, 2]))
     X, signs = np.ones((4, 3)), np.array([1, -1, 1, -1])  # labels of ±1 trained one class
     with pytest.raises(ValueError, match=r"y must hold class labels in \[0, 2\)"):
-        nn.fit(nn.mlp([3, 2]), nn.SoftmaxCrossEntropy(), X, signs, epochs=1)
+        nn.fit(nn.mlp([3, 2]), nn.SoftmaxCrossEntropy(), X, signs, n_epochs=1)
     with pytest.raises(ValueError, match=r"y must hold class labels in \[0, 2\)"):
         nn.gradient_check(nn.mlp([3, 2]), X, nn.SoftmaxCrossEntropy(), signs + 1)
 
@@ -236,7 +237,7 @@ def test_sigmoid_targets_must_lie_in_0_1():  # issue 12: y = 2 gave a negative l
         with pytest.raises(ValueError, match=r"y must hold targets in \[0, 1\]"):
             nn.SigmoidCrossEntropy()(z, np.array(y))
         with pytest.raises(ValueError, match=r"y must hold targets in \[0, 1\]"):
-            nn.fit(nn.mlp([1, 1]), nn.SigmoidCrossEntropy(), z, np.array(y), epochs=1)
+            nn.fit(nn.mlp([1, 1]), nn.SigmoidCrossEntropy(), z, np.array(y), n_epochs=1)
     soft = nn.SigmoidCrossEntropy()(z, np.array([0.3, 0.9]))  # probabilities are targets too
     p = scipy.special.expit(z.ravel())
     expected = np.mean([-(t * math.log(q) + (1 - t) * math.log(1 - q))
@@ -253,7 +254,7 @@ def test_sigmoid_targets_must_lie_in_0_1():  # issue 12: y = 2 gave a negative l
 def test_numerical_gradient_of_any_layout(make):
     x = make()
     before = x.copy()
-    grad = nn.numerical_gradient(lambda: (x**3).sum(), x)
+    grad = gradcheck.numerical_gradient(lambda: (x**3).sum(), x)
     np.testing.assert_allclose(grad, 3 * before**2, rtol=1e-8, atol=1e-6)
     np.testing.assert_array_equal(x, before)
 
@@ -262,16 +263,16 @@ def test_numerical_gradient_checks_its_arguments():  # issue 12: eps=0 a ZeroDiv
     x = np.ones(3)
     for eps in (0, -1e-6, float("nan")):
         with pytest.raises(ValueError, match="eps must"):
-            nn.numerical_gradient(lambda: x.sum(), x, eps=eps)
+            gradcheck.numerical_gradient(lambda: x.sum(), x, eps=eps)
     with pytest.raises(ValueError, match="eps must"):
         nn.gradient_check(nn.Tanh(), np.ones((2, 2)), eps=0)
     with pytest.raises(TypeError, match="x must be a float array"):
-        nn.numerical_gradient(lambda: 0.0, np.array([1, 2, 3]))  # eps would be truncated
+        gradcheck.numerical_gradient(lambda: 0.0, np.array([1, 2, 3]))  # eps would be truncated
     with pytest.raises(TypeError, match="f must be a function"):
-        nn.numerical_gradient(1.0, x)
+        gradcheck.numerical_gradient(1.0, x)
     x.flags.writeable = False
     with pytest.raises(ValueError, match="x is read-only"):
-        nn.numerical_gradient(lambda: x.sum(), x)
+        gradcheck.numerical_gradient(lambda: x.sum(), x)
 
 
 def test_fit_takes_an_optimizer_object_or_name():  # issue 12: "sgd" was an AttributeError
@@ -279,10 +280,10 @@ def test_fit_takes_an_optimizer_object_or_name():  # issue 12: "sgd" was an Attr
     losses = {}
     for name in nn.OPTIMIZERS:
         net = nn.mlp([2, 3, 2], seed=0)
-        losses[name] = nn.fit(net, nn.SoftmaxCrossEntropy(), X, y, lr=0.05, epochs=3,
+        losses[name] = nn.fit(net, nn.SoftmaxCrossEntropy(), X, y, lr=0.05, n_epochs=3,
                               optimizer=name)
     net = nn.mlp([2, 3, 2], seed=0)
-    by_object = nn.fit(net, nn.SoftmaxCrossEntropy(), X, y, epochs=3,
+    by_object = nn.fit(net, nn.SoftmaxCrossEntropy(), X, y, n_epochs=3,
                        optimizer=optim.Adam(net.params.values(), lr=0.05))
     assert by_object == losses["adam"] and losses["sgd"] != losses["adam"]
     with pytest.raises(ValueError, match=r"optimizer must be one of \['adagrad', 'adam'"):
@@ -333,8 +334,9 @@ def test_seed_is_the_one_name_default_0():
     (lambda: nn.mlp([2, 2.5, 1]), TypeError, r"sizes\[1\] must be an int"),
     (lambda: nn.mlp(3), TypeError, "sizes must be a sequence"),
     (lambda: nn.mlp([2, 1], None), TypeError, "activation must be one of"),
-    (lambda: nn.sigmoid(np.array([np.nan])), ValueError, "x contains NaN"),
-    (lambda: nn.relative_error(np.ones(3), np.ones(4)), ValueError, "a and b must have one shape"),
+    (lambda: numerics.sigmoid(np.array([np.nan])), ValueError, "x contains NaN"),
+    (lambda: gradcheck.relative_error(np.ones(3), np.ones(4)), ValueError,
+     "a and b must have one shape"),
     (lambda: nn.SoftmaxCrossEntropy()(np.array([[1e308, -1e308]]), np.array([1])), ValueError,
      "z overflows the loss"),
     (lambda: nn.MeanSquaredError()(np.ones((3, 2)), np.ones(5)), ValueError, "y has shape"),
@@ -356,7 +358,7 @@ def test_more_bad_input_names_the_argument(call, error, message):
 
 
 def test_relative_error_of_huge_arrays_is_finite():
-    assert nn.relative_error(np.full(2, 1e300), np.full(2, 2e300)) == pytest.approx(1 / 3)
+    assert gradcheck.relative_error(np.full(2, 1e300), np.full(2, 2e300)) == pytest.approx(1 / 3)
 
 
 def test_a_stack_trains_each_network_as_it_would_train_alone():
@@ -416,7 +418,7 @@ def test_property_sigmoid_losses_are_finite_and_non_negative(z, seed):
     for loss in (nn.SigmoidCrossEntropy(), nn.MeanSquaredError()):
         value = loss(z, y)
         assert np.isfinite(value) and value >= 0 and np.all(np.isfinite(loss.backward()))
-    s = nn.sigmoid(z)
+    s = numerics.sigmoid(z)
     assert np.all((s >= 0) & (s <= 1))
 
 
@@ -440,10 +442,10 @@ def test_property_gradient_check_passes_on_random_small_nets(activation, sizes, 
 @settings(max_examples=30, deadline=None)
 @given(st.sampled_from([
     ("Dense", lambda v: nn.Dense(2, 2, init=v)), ("LeakyReLU", lambda v: nn.LeakyReLU(v)),
-    ("numerical_gradient", lambda v: nn.numerical_gradient(lambda: 0.0, np.ones(2), eps=v)),
+    ("numerical_gradient", lambda v: gradcheck.numerical_gradient(lambda: 0.0, np.ones(2), eps=v)),
     ("gradient_check", lambda v: nn.gradient_check(nn.Tanh(), np.ones((2, 2)), eps=v)),
     ("fit lr", lambda v: nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), np.ones((2, 2)),
-                                np.ones(2), lr=v, epochs=1)),
+                                np.ones(2), lr=v, n_epochs=1)),
 ]), st.sampled_from([float("nan"), float("inf"), -1.0, "0.1", None, 1j]))
 def test_property_bad_reals_name_their_argument(case, value):
     name, call = case
@@ -467,7 +469,7 @@ def test_property_bad_data_names_its_argument(which, bad, function):
         with np.errstate(invalid="ignore"):
             X, y = (X * bad, y) if which == "X" else (X, y * bad)
     net, loss = nn.mlp([2, 3, 2], seed=0), nn.SoftmaxCrossEntropy()
-    calls = {"fit": lambda: nn.fit(net, loss, X, y, epochs=1),
+    calls = {"fit": lambda: nn.fit(net, loss, X, y, n_epochs=1),
              "train_epoch": lambda: nn.train_epoch(net, loss, X, y,
                                                    SGD(net.params.values(), lr=0.1)),
              "gradient_check": lambda: nn.gradient_check(net, X, loss, y),
@@ -493,7 +495,7 @@ def test_property_numerical_gradient_of_a_cubic_any_layout(x, transpose, eps):
     x = x.T if transpose else x
     c = np.arange(x.size, dtype=float).reshape(x.shape)
     before = x.copy()
-    grad = nn.numerical_gradient(lambda: (c * x**3).sum(), x, eps=eps)
+    grad = gradcheck.numerical_gradient(lambda: (c * x**3).sum(), x, eps=eps)
     # central differences: a truncation error c eps^2 and a rounding error about
     # machine-eps |f| / eps (f is summed over every entry)
     rounding = 4 * np.finfo(float).eps * np.abs(c * before**3).sum() / eps
@@ -507,9 +509,9 @@ def test_property_numerical_gradient_of_a_cubic_any_layout(x, transpose, eps):
        st.integers(0, 2**32 - 1))
 def test_property_relative_error_lies_in_0_1_and_is_symmetric(a, seed):
     b = np.random.default_rng(seed).standard_normal(a.shape) * 1e300
-    error = nn.relative_error(a, b)
-    assert 0 <= error <= 1 and error == pytest.approx(nn.relative_error(b, a), rel=1e-12)
-    assert nn.relative_error(a, a) == 0
+    error = gradcheck.relative_error(a, b)
+    assert 0 <= error <= 1 and error == pytest.approx(gradcheck.relative_error(b, a), rel=1e-12)
+    assert gradcheck.relative_error(a, a) == 0
 
 
 @settings(max_examples=15, deadline=None)
@@ -523,7 +525,7 @@ def test_property_fit_gives_finite_losses_and_a_stack_matches_its_networks(seed,
     outputs = [net(X) for net in nets]
     stack = nn.stack_models(nets)
     np.testing.assert_allclose(stack(X), np.stack(outputs), rtol=1e-12)
-    history = nn.fit(stack, nn.SoftmaxCrossEntropy(), X, y, lr=0.01, epochs=3,
+    history = nn.fit(stack, nn.SoftmaxCrossEntropy(), X, y, lr=0.01, n_epochs=3,
                      batch_size=batch_size, optimizer=optimizer, seed=seed)
     assert len(history) == 3 and np.all(np.isfinite(history)) and min(history) >= 0
 
@@ -619,21 +621,22 @@ def test_gpu_helpers_follow_their_data():
 
     rng = np.random.default_rng(8)
     x = 30 * rng.standard_normal((3, 4))
-    s = nn.sigmoid(cupy.asarray(x))
+    s = numerics.sigmoid(cupy.asarray(x))
     assert isinstance(s, cupy.ndarray)
-    np.testing.assert_allclose(s.get(), nn.sigmoid(x), rtol=1e-15)
+    np.testing.assert_allclose(s.get(), numerics.sigmoid(x), rtol=1e-15)
 
     on_gpu = cupy.asarray([1.0, 2.0, 3.0])
-    grad = nn.numerical_gradient(lambda: (on_gpu**3).sum(), on_gpu)
+    grad = gradcheck.numerical_gradient(lambda: (on_gpu**3).sum(), on_gpu)
     assert isinstance(grad, cupy.ndarray)
     np.testing.assert_allclose(grad.get(), [3.0, 12.0, 27.0], rtol=1e-8)
     assert on_gpu.tolist() == [1.0, 2.0, 3.0]
 
     a, b = rng.standard_normal(5), rng.standard_normal(5)
-    error = nn.relative_error(cupy.asarray(a), cupy.asarray(b))
-    assert type(error) is float and error == pytest.approx(nn.relative_error(a, b), rel=1e-14)
+    error = gradcheck.relative_error(cupy.asarray(a), cupy.asarray(b))
+    assert type(error) is float
+    assert error == pytest.approx(gradcheck.relative_error(a, b), rel=1e-14)
     with pytest.raises(backend.DeviceMismatchError, match=f"b is a NumPy.*{RERUN}"):
-        nn.relative_error(cupy.asarray(a), b)
+        gradcheck.relative_error(cupy.asarray(a), b)
 
     X, y, labels = rng.standard_normal((6, 2)), rng.standard_normal(6), rng.integers(0, 3, 6)
     X_gpu, y_gpu = nn.check_data(cupy.asarray(X), cupy.asarray(y.astype(np.float32)))
@@ -657,7 +660,7 @@ def test_gpu_fit_creates_on_the_current_device_and_matches_the_cpu():
     X, y = rng.standard_normal((40, 3)), rng.integers(0, 2, 40)
     cpu = nn.mlp([3, 5, 2], "tanh", seed=4)
     assert all(isinstance(p, np.ndarray) for p in cpu.params.values())  # the CPU by default
-    expected = nn.fit(cpu, nn.SoftmaxCrossEntropy(), X, y, lr=0.5, epochs=6, batch_size=16)
+    expected = nn.fit(cpu, nn.SoftmaxCrossEntropy(), X, y, lr=0.5, n_epochs=6, batch_size=16)
     backend.use("gpu")
     gpu = nn.mlp([3, 5, 2], "tanh", seed=4)  # xp=None: now the GPU, the same weights
     assert all(isinstance(p, cupy.ndarray) for p in gpu.params.values())
@@ -665,14 +668,14 @@ def test_gpu_fit_creates_on_the_current_device_and_matches_the_cpu():
     assert isinstance(layer.params["W"], cupy.ndarray) and isinstance(layer.params["b"],
                                                                       cupy.ndarray)
     history = nn.fit(gpu, nn.SoftmaxCrossEntropy(), cupy.asarray(X), cupy.asarray(y), lr=0.5,
-                     epochs=6, batch_size=16)
+                     n_epochs=6, batch_size=16)
     assert all(type(h) is float for h in history)
     np.testing.assert_allclose(history, expected, rtol=1e-12)
     for p, q in zip(gpu.params.values(), cpu.params.values(), strict=True):
         assert isinstance(p, cupy.ndarray)
         np.testing.assert_allclose(p.get(), q, rtol=1e-11, atol=1e-14)
     # lists are put on the model's device, as on the CPU
-    assert len(nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], epochs=2)) == 2
+    assert len(nn.fit(nn.mlp([2, 1]), nn.MeanSquaredError(), [[1, 2]], [1], n_epochs=2)) == 2
 
 
 @pytest.mark.gpu
@@ -722,7 +725,7 @@ def test_gpu_issue_12_fixes_follow_their_data():
     import cupy
 
     x = cupy.asarray(np.arange(6.0).reshape(2, 3)).T  # a transposed view on the device
-    grad = nn.numerical_gradient(lambda: (x**2).sum(), x)
+    grad = gradcheck.numerical_gradient(lambda: (x**2).sum(), x)
     assert isinstance(grad, cupy.ndarray)
     np.testing.assert_allclose(grad.get(), 2 * np.arange(6.0).reshape(2, 3).T, rtol=1e-8)
     with pytest.raises(ValueError, match=r"y must hold class labels in \[0, 3\)"):
@@ -736,7 +739,7 @@ def test_gpu_issue_12_fixes_follow_their_data():
         stack = nn.stack_models([nn.mlp([3, 4, 1], seed=s, xp=xp) for s in range(3)])
         assert all(isinstance(p, xp.ndarray) for p in stack.params.values())
         histories[xp.__name__] = nn.fit(stack, nn.SigmoidCrossEntropy(), xp.asarray(X),
-                                        xp.asarray(y), epochs=3, batch_size=1,
+                                        xp.asarray(y), n_epochs=3, batch_size=1,
                                         optimizer="adam")
     np.testing.assert_allclose(histories["cupy"], histories["numpy"], rtol=1e-10)
 
@@ -778,3 +781,93 @@ def test_property_check_data_and_the_base_classes(n, k, kind, bad, seed):
     assert isinstance(net, nn.Layer) and all(isinstance(layer, nn.Layer) for layer in net.layers)
     value = loss(net(X_checked), y_checked)
     assert np.isfinite(value) and value >= 0
+
+
+@given(st.integers(1, 4), st.one_of(st.just(0.0), st.floats(1e-300, 3), st.floats(-3, -1e-300)))
+def test_compare_gradients_is_zero_for_the_right_gradient_and_not_for_a_wrong_one(n, scale):
+    """gradcheck.compare_gradients on f(x) = scale * sum(x**2) / 2, whose gradient is scale x.
+    (A subnormal scale, below 2.2e-308, leaves f a few significant bits: no difference
+    quotient resolves it, so the scales are normal numbers or 0.)"""
+    x = np.linspace(-1, 1, n) + 0.5
+
+    def f():
+        return scale * float((x * x).sum()) / 2
+
+    errors = gradcheck.compare_gradients(f, {"x": x}, {"x": scale * x.copy()})
+    assert list(errors) == ["x"] and errors["x"] < 1e-8
+    if scale != 0:
+        assert gradcheck.compare_gradients(f, {"x": x}, {"x": -scale * x.copy()})["x"] > 0.99
+    with pytest.raises(ValueError, match="analytic has no gradient for \\['x'\\]"):
+        gradcheck.compare_gradients(f, {"x": x}, {})
+
+
+# --- Issue 28: one public surface. Old names and keywords warn and still work; the gradient
+# --- check is gradcheck's; relative_error is right at every magnitude.
+
+def test_the_old_epochs_keyword_warns_and_gives_the_same_result():
+    X, y = np.random.default_rng(11).standard_normal((8, 2)), np.arange(8) % 2
+    new = nn.fit(nn.mlp([2, 3, 2], seed=0), nn.SoftmaxCrossEntropy(), X, y, n_epochs=3)
+    with pytest.warns(DeprecationWarning, match=r"fit\(epochs=\.\.\.\) is now fit\(n_epochs"):
+        old = nn.fit(nn.mlp([2, 3, 2], seed=0), nn.SoftmaxCrossEntropy(), X, y, epochs=3)
+    assert old == new and len(new) == 3
+    with pytest.raises(TypeError, match="got both epochs= and n_epochs="):
+        nn.fit(nn.mlp([2, 3, 2]), nn.SoftmaxCrossEntropy(), X, y, epochs=1, n_epochs=1)
+
+
+@pytest.mark.parametrize(("old", "module", "new"), [
+    ("sigmoid", numerics, "sigmoid"),
+    ("numerical_gradient", gradcheck, "numerical_gradient"),
+    ("relative_error", gradcheck, "relative_error"),
+])
+def test_names_that_left_nn_warn_and_work(old, module, new):
+    assert old not in vars(nn)  # one home: nn uses numerics.sigmoid, keeps the Sigmoid layer
+    with pytest.warns(DeprecationWarning, match=rf"nn\.{old} is now {module.__name__[13:]}"):
+        moved = getattr(nn, old)
+    assert moved is getattr(module, new)
+    with pytest.raises(AttributeError):
+        nn.no_such_name  # noqa: B018
+
+
+def test_relative_error_of_opposite_entries_near_the_square_root_of_the_float_range():
+    # the norms of a and b are finite, but the squares of a - b overflowed: inf, not 1
+    a = np.array([1.2e154, -3e153])
+    assert gradcheck.relative_error(a, -a) == 1.0
+    assert gradcheck.relative_error(np.full(2, 1e-300), np.full(2, 2e-300)) == pytest.approx(
+        1 / 3, rel=1e-15)  # the squares underflow to 0
+    assert gradcheck.relative_error(np.array([5e-324]), np.array([0.0])) == 1.0  # subnormal
+    b = a * (1 + 1e-14)  # at 1e-150 the squared differences underflowed: the error read 0
+    assert gradcheck.relative_error(a * 2.0**-1000, b * 2.0**-1000) == pytest.approx(
+        gradcheck.relative_error(a, b), rel=1e-12)
+    assert gradcheck.relative_error(a, b) == pytest.approx(1e-14 / 2, rel=1e-3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.integers(1, 5), elements=st.floats(0.5, 2)),
+       st.lists(st.sampled_from([-1.0, 1.0]), min_size=5, max_size=5),
+       st.floats(-14, 0), st.integers(-1020, 1020), st.integers(0, 2**32 - 1))
+def test_property_relative_error_does_not_depend_on_the_scale(magnitudes, signs, log_gap, k,
+                                                              seed):
+    """relative_error(a 2^k, b 2^k) = relative_error(a, b) for every k that keeps the entries
+    normal numbers, gaps down to 1e-14 included (the differences of entries near 1e-150 once
+    underflowed when squared: a gap of 1e-14 read as 0)."""
+    a = magnitudes * signs[:len(magnitudes)]
+    b = a * (1 + 10.0**log_gap * np.random.default_rng(seed).standard_normal(a.shape))
+    expected = gradcheck.relative_error(a, b)
+    scaled = gradcheck.relative_error(a * 2.0**k, b * 2.0**k)
+    assert scaled == pytest.approx(expected, rel=1e-12, abs=0)
+    assert 0 <= scaled <= 1
+
+
+@pytest.mark.parametrize(("arrays", "analytic", "error", "message"), [
+    ({"x": np.ones(3)}, {"x": np.ones(4)}, ValueError,
+     r"analytic\['x'\] has shape \(4,\), arrays\['x'\] has \(3,\)"),
+    ({"x": np.ones(3, int)}, {"x": np.ones(3)}, TypeError,
+     r"arrays\['x'\] must be a float array"),  # central differences would be truncated
+    ([np.ones(3)], {}, TypeError, "arrays must be a non-empty dict"),
+    ({"x": np.ones(3)}, {"x": np.array([np.nan, 1, 1])}, ValueError,
+     r"analytic\['x'\] contains NaN"),
+    ({"x": np.ones(3)}, [np.ones(3)], TypeError, "analytic must be a dict"),
+])
+def test_compare_gradients_checks_its_arguments(arrays, analytic, error, message):
+    with pytest.raises(error, match=message):
+        gradcheck.compare_gradients(lambda: 0.0, arrays, analytic)

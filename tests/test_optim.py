@@ -512,3 +512,28 @@ def test_gpu_clip_grad_norm_matches_the_cpu_at_extreme_magnitudes():
     assert optim.clip_grad_norm(gpu, 1.0) == optim.clip_grad_norm(cpu, 1.0)
     for g, c in zip(gpu, cpu, strict=True):
         np.testing.assert_allclose(backend.to_numpy(g), c, rtol=1e-15)
+
+
+# --- Issue 28: step is the only step, its checks declared once (@checked): they run when a
+# --- learner calls it, and a checked caller (nn.fit, nn.train_epoch) skips them.
+
+def test_step_is_the_only_step_and_a_learner_s_optimizer_is_checked_by_the_base_class():
+    assert not hasattr(optim.Optimizer, "_step")
+
+    class HalfStep(optim.Optimizer):  # a learner's optimizer: the base checks its settings
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, lr, 0.0)
+
+        def update(self, state, p, g):
+            p -= 0.5 * self.lr * g
+
+    with pytest.raises(ValueError, match=r"lr must be in \(0, inf\)"):
+        HalfStep([np.ones(2)], lr=-1.0)
+    with pytest.raises(TypeError, match=r"params\[0\] must be a float array"):
+        HalfStep([np.ones(2, int)])
+    theta = np.ones(2)
+    opt = HalfStep([theta], lr=0.5)
+    with pytest.raises(ValueError, match=r"grads\[0\] has shape \(3,\)"):
+        opt.step([np.ones(3)])
+    opt.step([np.array([2.0, -2.0])])
+    assert theta.tolist() == [0.5, 1.5] and opt.t == 1

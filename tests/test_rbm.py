@@ -34,6 +34,10 @@ def states(n):
     return np.array([[(i >> (n - 1 - j)) & 1 for j in range(n)] for i in range(2**n)], float)
 
 
+def parameters(rbm):
+    return rbm.W, rbm.b, rbm.c
+
+
 def random_rbm(d, m, seed=0, scale=1.0):
     rng = np.random.default_rng(seed)
     return RBM(rng.normal(0, scale, (d, m)), rng.normal(0, scale, d), rng.normal(0, scale, m))
@@ -77,7 +81,7 @@ def test_cd_training_raises_the_likelihood_of_the_data():
     patterns = np.array([[1, 1, 0, 0, 1, 0], [0, 0, 1, 1, 0, 1]], float)
     X = patterns[rng.integers(0, 2, 300)]
     X = np.abs(X - (rng.random(X.shape) < 0.05))  # 5% of bits flipped
-    fit = train_rbm(X, 4, k=1, lr=0.1, epochs=30, batch_size=10, seed=0)
+    fit = train_rbm(X, 4, k=1, lr=0.1, n_epochs=30, batch_size=10, seed=0)
     before = float(log_likelihood(init_rbm(6, 4), X).mean())
     after = float(log_likelihood(fit.rbm, X).mean())
     assert after > before + 2 and fit.reconstruction_error[-1] < fit.reconstruction_error[0]
@@ -102,12 +106,12 @@ def test_probabilities_samples_and_training_keep_their_invariants(d, m, k, seed,
     samples = gibbs_sample(rbm, V, k, seed=seed)
     assert set(np.unique(samples)) <= {0.0, 1.0}
     grad = cd_gradient(rbm, V, k, seed=seed)
-    assert all(np.all(np.isfinite(g)) and g.shape == p.shape for g, p in zip(grad, rbm,
-                                                                            strict=True))
+    assert all(np.all(np.isfinite(g)) and g.shape == p.shape
+               for g, p in zip(parameters(grad), parameters(rbm), strict=True))
     assert 0 <= reconstruction_error(rbm, V, seed=seed) <= 1
     fresh = init_rbm(d, m, seed=seed)
     assert rbm_epoch(fresh, V, k=k, lr=0.1, batch_size=3, seed=seed) is fresh
-    fit = train_rbm(V, m, k=k, epochs=2, batch_size=4, seed=seed)
+    fit = train_rbm(V, m, k=k, n_epochs=2, batch_size=4, seed=seed)
     assert isinstance(fit, RBMFit) and len(fit.free_energy) == 2
     assert math.isfinite(log_partition(fit.rbm))
 
@@ -121,12 +125,29 @@ def test_an_rbm_of_lists_is_read_as_arrays_and_checked():
     for fn in (free_energy, hidden_probs, log_likelihood):
         np.testing.assert_array_equal(fn(as_lists, V), fn(rbm, V))
     assert log_partition(as_lists) == log_partition(rbm)
-    with pytest.raises(ValueError, match=r"rbm.b must have shape \(4,\)"):
-        free_energy(RBM(rbm.W, rbm.b[:3], rbm.c), V)
-    with pytest.raises(ValueError, match="rbm.W contains NaN"):
-        free_energy(RBM(np.full((4, 3), np.nan), rbm.b, rbm.c), V)
-    with pytest.raises(TypeError, match="rbm.W is updated in place"):  # training needs arrays
-        rbm_epoch(as_lists, V)
+    with pytest.raises(ValueError, match=r"RBM.b must have shape \(4,\)"):
+        RBM(rbm.W, rbm.b[:3], rbm.c)
+    with pytest.raises(ValueError, match="RBM.W contains NaN"):
+        RBM(np.full((4, 3), np.nan), rbm.b, rbm.c)
+    # the lists became arrays when the RBM was made: training updates those in place
+    assert rbm_epoch(as_lists, V) is as_lists and not np.array_equal(as_lists.W, rbm.W)
+    mixed = RBM(rbm.W.astype(np.float32), rbm.b, rbm.c)  # b, c float64: not W's dtype
+    with pytest.raises(TypeError, match="rbm.b is updated in place"):
+        rbm_epoch(mixed, V)
+
+
+def test_an_rbm_is_a_frozen_container_and_the_old_keyword_epochs_warns():
+    """Issue 28: RBM and RBMFit are frozen dataclasses; train_rbm(epochs=) is n_epochs=."""
+    import dataclasses
+    rbm = random_rbm(4, 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rbm.W = np.zeros((4, 3))
+    X = states(4)
+    with pytest.warns(DeprecationWarning, match=r"train_rbm\(n_epochs=...\)"):
+        old = train_rbm(X, 3, epochs=2, seed=1)
+    new = train_rbm(X, 3, n_epochs=2, seed=1)
+    assert old.free_energy == new.free_energy
+    np.testing.assert_array_equal(old.rbm.W, new.rbm.W)
 
 
 def test_weights_are_floats_and_made_where_asked():
@@ -199,14 +220,14 @@ test_bad_input_names_the_argument = names_the_argument({
     "n_hidden": (lambda v: train_rbm(np.ones((2, 4)), v), [0, 2.5]),
     "n_visible": (lambda v: init_rbm(v, 3), [0, "4"]),
     "lr": (lambda v: train_rbm(np.ones((2, 4)), 3, lr=v), [0.0, -1.0, math.inf]),
-    "epochs": (lambda v: train_rbm(np.ones((2, 4)), 3, epochs=v), [-1, 1.0]),
+    "n_epochs": (lambda v: train_rbm(np.ones((2, 4)), 3, n_epochs=v), [-1, 1.0]),
     "batch_size": (lambda v: rbm_epoch(R, np.ones((2, 4)), batch_size=v), [0]),
     "rbm": (lambda v: free_energy(v, np.ones(4)), [None, (1, 2, 3)]),
     "rbm ": (lambda v: log_partition(v), [random_rbm(30, 25)]),
-    "rbm.W": (lambda v: hidden_probs(RBM(v, R.b, R.c), np.ones(4)), ["W", np.ones(12),
+    "RBM.W": (lambda v: hidden_probs(RBM(v, R.b, R.c), np.ones(4)), ["W", np.ones(12),
                                                                        [[np.inf] * 3] * 4]),
-    "rbm.b": (lambda v: free_energy(RBM(R.W, v, R.c), np.ones(4)), [np.ones(3), np.ones((4, 1))]),
-    "rbm.c": (lambda v: visible_probs(RBM(R.W, R.b, v), np.ones(3)), [np.ones(2), "c"]),
+    "RBM.b": (lambda v: free_energy(RBM(R.W, v, R.c), np.ones(4)), [np.ones(3), np.ones((4, 1))]),
+    "RBM.c": (lambda v: visible_probs(RBM(R.W, R.b, v), np.ones(3)), [np.ones(2), "c"]),
     "rbm  ": (lambda v: gibbs_sample(RBM(R.W * v, R.b, R.c), np.ones(4)), [1e308]),
     "dtype": (lambda v: init_rbm(4, 3, dtype=v), [np.int64, bool, complex, "junk"]),
     "xp": (lambda v: init_rbm(4, 3, xp=v), ["numpy", 3]),
@@ -222,13 +243,13 @@ test_bad_input_names_the_argument = names_the_argument({
 def test_rbms_follow_their_data_onto_the_gpu():
     import cupy
     X = DIGITS[:100]
-    cpu = train_rbm(X, 8, k=2, epochs=2, seed=3)
-    gpu = train_rbm(cupy.asarray(X), 8, k=2, epochs=2, seed=3)
+    cpu = train_rbm(X, 8, k=2, n_epochs=2, seed=3)
+    gpu = train_rbm(cupy.asarray(X), 8, k=2, n_epochs=2, seed=3)
     assert isinstance(gpu.rbm.W, cupy.ndarray)
-    for a, b in zip(gpu.rbm, cpu.rbm, strict=True):
+    for a, b in zip(parameters(gpu.rbm), parameters(cpu.rbm), strict=True):
         np.testing.assert_allclose(backend.to_numpy(a), b, atol=1e-10)
     np.testing.assert_allclose(gpu.free_energy, cpu.free_energy, rtol=1e-10)
-    small = RBM(*(cupy.asarray(p) for p in random_rbm(4, 3)))
+    small = RBM(*(cupy.asarray(p) for p in parameters(random_rbm(4, 3))))
     assert abs(log_partition(small) - log_partition(random_rbm(4, 3))) < 1e-12
     V = cupy.asarray(states(4))
     np.testing.assert_allclose(backend.to_numpy(log_likelihood(small, V)),

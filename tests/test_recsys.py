@@ -1,4 +1,5 @@
 import contextlib
+import dataclasses
 import hashlib
 import http.server
 import io
@@ -18,23 +19,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from properties import names_the_argument
 
-from course_utils import backend, recsys
-from course_utils.recsys import (
-    FactorModel,
+from course_utils import backend, datasets, recsys, spark
+from course_utils.datasets import (
     Ratings,
-    als_sweep,
+    check_ratings,
     fetch_movielens,
-    fit_als,
-    fit_sgd,
     generate_ratings,
     load_movielens,
+    split_ratings,
+)
+from course_utils.recsys import (
+    FactorModel,
+    als_by_loop,
+    als_sweep,
+    fit_als,
+    fit_sgd,
+    half_step,
     mae,
+    normal_equations,
     objective,
     predict,
     recommend,
     rmse,
-    split_ratings,
+    solve_spd,
     user_based_predict,
+    user_similarity,
 )
 
 FAST = settings(max_examples=25, deadline=None)
@@ -56,42 +65,6 @@ def rating_sets(draw):
     stars = draw(st.lists(st.integers(1, 5), min_size=len(cells), max_size=len(cells)))
     cells = np.array(cells)
     return Ratings(cells // n_items, cells % n_items, np.array(stars, float), n_users, n_items)
-
-
-# ----------------------------------------------------------------------------- references
-
-
-def als_by_loops(model, train):
-    """The textbook sweep: for each user, then each item, its own ridge least squares on the
-    augmented features (1, q_i), solved by np.linalg.lstsq on stacked rows (an independent
-    route: no normal equations)."""
-    m = FactorModel(model.mu, model.user_bias.copy(), model.item_bias.copy(), model.P.copy(),
-                    model.Q.copy(), model.lam, model.weighted, model.biases)
-    for side in ("users", "items"):
-        rows, cols = (train.users, train.items) if side == "users" else (train.items,
-                                                                          train.users)
-        other, other_bias = (m.Q, m.item_bias) if side == "users" else (m.P, m.user_bias)
-        n_rows = train.n_users if side == "users" else train.n_items
-        new_bias, new_f = np.zeros(n_rows), np.zeros((n_rows, other.shape[1]))
-        for r in range(n_rows):
-            mine = np.flatnonzero(rows == r)
-            Z = other[cols[mine]]
-            if m.biases:
-                Z = np.hstack([np.ones((len(mine), 1)), Z])
-            t = train.ratings[mine] - m.mu - other_bias[cols[mine]]
-            w = max(len(mine), 1) if m.weighted else 1
-            D = Z.shape[1]
-            stacked = np.vstack([Z, np.sqrt(m.lam * w) * np.eye(D)])
-            x = np.linalg.lstsq(stacked, np.concatenate([t, np.zeros(D)]), rcond=None)[0]
-            if m.biases:
-                new_bias[r], new_f[r] = x[0], x[1:]
-            else:
-                new_f[r] = x
-        if side == "users":
-            m.user_bias, m.P = new_bias, new_f
-        else:
-            m.item_bias, m.Q = new_bias, new_f
-    return m
 
 
 # ----------------------------------------------------------------------------- data
@@ -175,18 +148,77 @@ def test_generated_ratings_and_their_folds(n_users, n_items, seed, n_folds):
 # ----------------------------------------------------------------------------- ALS
 
 
+PARTS = ("user_bias", "item_bias", "P", "Q")
+
+
 @pytest.mark.parametrize(("biases", "weighted", "K"), [(True, False, 3), (False, True, 2),
-                                                       (True, True, 0), (False, False, 4)])
+                                                       (True, True, 0), (False, False, 4),
+                                                       (False, False, 0)])
 def test_the_vectorised_sweep_equals_the_textbook_loop(biases, weighted, K):
     train = Ratings(*(lambda d: (d.users, d.items, d.ratings))(small(n=50)), n_users=14,
                     n_items=11)  # users 12, 13 and items 9, 10 have no ratings
-    model = fit_als(train, K, 0.7, 2, biases=biases, weighted=weighted, seed=3)
-    expected = als_by_loops(model, train)
-    als_sweep(model, train)
-    for name in ("user_bias", "item_bias", "P", "Q"):
+    start = fit_als(train, K, 0.7, 2, biases=biases, weighted=weighted, seed=3)
+    expected = als_by_loop(start, train)
+    model = als_sweep(start, train)
+    for name in PARTS:
         np.testing.assert_allclose(getattr(model, name), getattr(expected, name), atol=1e-10)
+        assert getattr(start, name) is not getattr(model, name)  # a new model; start as it was
     assert np.all(model.P[12:] == 0) and np.all(model.Q[9:] == 0)
     assert np.all(model.user_bias[12:] == 0) and np.all(model.item_bias[9:] == 0)
+
+
+@FAST
+@given(rating_sets(), st.integers(0, 3), st.floats(0.05, 10), st.booleans(), st.booleans(),
+       st.integers(0, 2**32))
+def test_the_engine_equals_the_plain_loop_and_the_plain_batched_systems(data, K, lam, biases,
+                                                                        weighted, seed):
+    """als_sweep (the sparse structure reused, upper triangles only) against als_by_loop (one
+    rating at a time) and against solve_spd(*normal_equations(...)) written plainly; and one
+    user's step of the loop against least squares on stacked rows (np.linalg.lstsq: no normal
+    equations at all)."""
+    start = fit_als(data, K, lam, 1, biases=biases, weighted=weighted, seed=seed)
+    engine, by_loop = als_sweep(start, data), als_by_loop(start, data)
+    for name in PARTS:
+        np.testing.assert_allclose(getattr(engine, name), getattr(by_loop, name), atol=1e-9)
+    users_done = half_step(start, data, "users")
+    features = np.hstack([np.ones((data.n_items, 1)), start.Q]) if biases else start.Q
+    if features.shape[1]:
+        A, b = normal_equations(data.users, data.items,
+                                data.ratings - start.mu - start.item_bias[data.items],
+                                features, data.n_users, lam, weighted=weighted)
+        x = solve_spd(A, b)
+        np.testing.assert_allclose(x, np.hstack([users_done.user_bias[:, None], users_done.P])
+                                   if biases else users_done.P, atol=1e-9)
+        np.testing.assert_allclose(x, np.linalg.solve(A, b[:, :, None])[:, :, 0], atol=1e-9)
+        u = int(data.users[0])
+        mine = np.flatnonzero(data.users == u)
+        w = len(mine) if weighted else 1
+        Z = np.vstack([features[data.items[mine]], np.sqrt(lam * w) * np.eye(features.shape[1])])
+        t = np.r_[data.ratings[mine] - start.mu - start.item_bias[data.items[mine]],
+                  np.zeros(features.shape[1])]
+        np.testing.assert_allclose(np.linalg.lstsq(Z, t, rcond=None)[0], x[u], atol=1e-9)
+    np.testing.assert_array_equal(users_done.Q, start.Q)  # the other side untouched
+
+
+@FAST
+@given(st.integers(1, 6), st.integers(1, 4), st.integers(0, 2**32))
+def test_solve_spd_solves_both_paths(n, D, seed):
+    """Regular systems by Cholesky, the others scaled with a ridge: both solve A x = b for
+    well-conditioned A, and a singular A (rank 1) gives the least-norm solution of the scaled
+    system rather than a failure."""
+    rng = np.random.default_rng(seed)
+    G = rng.normal(size=(n, D, D))
+    A = G @ G.transpose(0, 2, 1) + np.eye(D)
+    b = rng.normal(size=(n, D))
+    exact = np.linalg.solve(A, b[:, :, None])[:, :, 0]
+    np.testing.assert_allclose(solve_spd(A, b), exact, rtol=1e-8, atol=1e-10)
+    mixed = rng.random(n) < 0.5
+    np.testing.assert_allclose(solve_spd(A, b, mixed), exact, rtol=1e-6, atol=1e-8)
+    z = rng.normal(size=(n, D))
+    singular = z[:, :, None] * z[:, None, :]  # rank 1: b in its range
+    x = solve_spd(singular, 2 * z * (z**2).sum(axis=1, keepdims=True), np.zeros(n, bool))
+    np.testing.assert_allclose(np.einsum("nij,nj->ni", singular, x),
+                               2 * z * (z**2).sum(axis=1, keepdims=True), rtol=1e-6, atol=1e-8)
 
 
 def test_biases_only_is_the_alternating_shrunk_means():
@@ -209,6 +241,7 @@ def test_the_objective_never_increases_and_nothing_is_nan(data, K, lam, biases, 
     model = fit_als(data, K, lam, 4, biases=biases, weighted=weighted, seed=1, test=data)
     J = model.history["objective"]
     assert all(b <= a * (1 + 1e-9) + 1e-9 for a, b in zip(J, J[1:], strict=False))
+    assert check_ratings(data, "data") is data
     assert np.isclose(J[-1], objective(model, data), rtol=1e-12)
     assert isinstance(model, FactorModel) and len(J) == 5
     everyone = np.repeat(np.arange(data.n_users), data.n_items)
@@ -307,6 +340,26 @@ def test_user_based_filtering_against_pair_by_pair_loops(data, k):
         assert g == pytest.approx(user_based_by_loops(data, u, i, k), abs=1e-9)
 
 
+@FAST
+@given(rating_sets())
+def test_user_similarity_is_the_cosine_on_co_rated_items(data):
+    S, centred, mask, means = user_similarity(data)
+    R = {(u, i): r for u, i, r in zip(data.users.tolist(), data.items.tolist(),
+                                      data.ratings.tolist(), strict=True)}
+    for u in range(data.n_users):
+        mine = [r for (v, _), r in R.items() if v == u]
+        assert means[u] == pytest.approx(np.mean(mine) if mine else data.ratings.mean())
+        for v in range(data.n_users):
+            common = [i for (w, i) in R if w == u and (v, i) in R]
+            x = np.array([R[u, i] - means[u] for i in common])
+            y = np.array([R[v, i] - means[v] for i in common])
+            norms = (x @ x) * (y @ y) if common else 0
+            assert S[u, v] == pytest.approx(x @ y / np.sqrt(norms) if norms > 0 else 0,
+                                            abs=1e-12)
+    np.testing.assert_array_equal(mask[data.users, data.items], 1)
+    assert mask.sum() == len(data)
+
+
 # ----------------------------------------------------------------------------- bad input
 
 
@@ -330,25 +383,84 @@ test_bad_input_names_the_argument = names_the_argument({
     "n_factors": (lambda v: fit_als(small(), n_factors=v), [-1, 1.5, 5000]),
     "lam": (lambda v: fit_als(small(), lam=v), [0, -0.1, np.nan, "1", 1e9]),
     "lam ": (lambda v: fit_sgd(small(), lam=v), [-0.1, np.inf]),
-    "train ": (lambda v: fit_als(small().subset(np.zeros(50, bool)), n_iters=v), [1]),
-    "n_iters": (lambda v: fit_als(small(), n_iters=v), [-1, 2.0]),
+    "train ": (lambda v: fit_als(small().subset(np.zeros(50, bool)), n_iter=v), [1]),
+    "n_iter": (lambda v: fit_als(small(), n_iter=v), [-1, 2.0]),
     "lr": (lambda v: fit_sgd(small(), lr=v), [0, -1, 2]),
     "batch_size": (lambda v: fit_sgd(small(), batch_size=v), [0, 1.5]),
     "n_folds": (lambda v: split_ratings(small(), v), [1, 51, 2.0]),
     "fold": (lambda v: split_ratings(small(), 5, v), [-1, 5]),
     "n_ratings": (lambda v: generate_ratings(4, 4, v), [0, 9, 1.5]),
     "model": (lambda v: predict(v, [0], [0]), [None, "model"]),
-    "users ": (lambda v: predict(fit_als(small(), 2, n_iters=0), v, [0]), [[12], [-1], [0.5]]),
-    "user": (lambda v: recommend(fit_als(small(), 2, n_iters=0), v), [12, -1, 0.5]),
-    "n": (lambda v: recommend(fit_als(small(), 2, n_iters=0), 0, v), [0, 10]),
+    "users ": (lambda v: predict(fit_als(small(), 2, n_iter=0), v, [0]), [[12], [-1], [0.5]]),
+    "user": (lambda v: recommend(fit_als(small(), 2, n_iter=0), v), [12, -1, 0.5]),
+    "n": (lambda v: recommend(fit_als(small(), 2, n_iter=0), 0, v), [0, 10]),
     "k": (lambda v: user_based_predict(small(), [0], [0], k=v), [0, 1.5]),
     "path": (lambda v: load_movielens(v), [3, None]),
-    "model.P": (lambda v: predict(FactorModel(3.0, np.zeros(2), np.zeros(2), v, np.zeros((2, 1)),
-                                              0.1, False, True), [0], [0]),
-                [[[0.0], [0.0]], np.zeros((3, 1)), np.full((2, 1), np.nan), np.zeros(2)]),
-    "exclude": (lambda v: recommend(fit_als(small(), 2, n_iters=0), 0, 3, exclude=v),
+    "FactorModel.P": (lambda v: FactorModel(mu=3.0, user_bias=np.zeros(2),
+                                            item_bias=np.zeros(2), P=v, Q=np.zeros((2, 1)),
+                                            lam=0.1, weighted=False, biases=True),
+                      [np.zeros((3, 1)), np.full((2, 1), np.nan), np.zeros(2), "ab",
+                       [[0.0], [np.inf]]]),
+    "model ": (lambda v: rmse(v, small()), [None, small()]),
+    "A": (lambda v: solve_spd(v, np.ones((1, 2))), [np.ones((1, 2, 3)), np.ones((2, 2)),
+                                                     [[[np.nan, 0], [0, 1]]]]),
+    "b": (lambda v: solve_spd(np.eye(2)[None], v), [np.ones((2, 2)), np.ones(2)]),
+    "regular": (lambda v: solve_spd(np.eye(2)[None], np.ones((1, 2)), v),
+                [np.ones(1), np.ones(2, bool)]),
+    "side": (lambda v: half_step(fit_als(small(), 2, n_iter=0), small(), v), ["user", None]),
+    "target": (lambda v: normal_equations([0, 1], [0, 0], v, np.ones((1, 2)), 2, 1.0),
+               [[1.0], [np.nan, 1.0]]),
+    "cols": (lambda v: normal_equations([0, 1], v, [1.0, 2.0], np.ones((1, 2)), 2, 1.0),
+             [[0, 1], [0]]),
+    "rows": (lambda v: normal_equations(v, [0, 0], [1.0, 2.0], np.ones((1, 2)), 2, 1.0),
+             [[0, 2], [0.5, 1]]),
+    "lam  ": (lambda v: normal_equations([0], [0], [1.0], np.ones((1, 2)), 1, v), [0, -1]),
+    "model.lam": (lambda v: als_by_loop(dataclasses.replace(fit_als(small(), 2, n_iter=0),
+                                                            lam=v), small()), [0.0]),
+    "train  ": (lambda v: als_by_loop(fit_als(small(), 2, n_iter=0), v),
+                [None, generate_ratings(13, 9, 40)]),
+    "exclude": (lambda v: recommend(fit_als(small(), 2, n_iter=0), 0, 3, exclude=v),
                 ["x", Ratings([0], [9], [3.0]), Ratings([12], [0], [3.0])]),
 }, max_examples=60)
+
+
+# ----------------------------------------------------------------------------- old names
+
+
+def test_the_old_iteration_keyword_warns_and_gives_the_same_fit():
+    data = small()
+    with pytest.warns(DeprecationWarning, match=r"fit_als\(n_iters=...\) is now "
+                                                r"fit_als\(n_iter=...\)"):
+        old = fit_als(data, 2, 0.5, n_iters=3)
+    new = fit_als(data, 2, 0.5, n_iter=3)
+    for name in PARTS:
+        np.testing.assert_array_equal(getattr(old, name), getattr(new, name))
+    assert old.history["objective"] == new.history["objective"]
+    with pytest.raises(TypeError, match="got both"):
+        fit_als(data, n_iter=2, n_iters=2)
+
+
+def test_spark_s_old_iteration_keyword_warns_and_does_the_same():
+    """fit_spark_als(n_iters=...) warns and goes on as n_iter=... (here: to the same error,
+    a session that is not one, without starting Spark)."""
+    missing = spark.spark_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    with pytest.warns(DeprecationWarning, match=r"is now fit_spark_als\(n_iter=...\)"):
+        with pytest.raises(TypeError, match="spark must be a pyspark SparkSession"):
+            spark.fit_spark_als(None, small(), n_iters=2)
+    with pytest.raises(TypeError, match="spark must be a pyspark SparkSession"):
+        spark.fit_spark_als(None, small(), n_iter=2)
+
+
+@pytest.mark.parametrize(("name", "home"), [("generate_ratings", datasets),
+                                            ("split_ratings", datasets), ("Ratings", datasets),
+                                            ("SCALE", datasets), ("fit_spark_als", spark),
+                                            ("spark_missing", spark)])
+def test_names_that_moved_out_of_recsys_warn_and_work(name, home):
+    with pytest.warns(DeprecationWarning, match=f"recsys.{name} is now "):
+        old = getattr(recsys, name)
+    assert old is getattr(home, name)
 
 
 # ----------------------------------------------------------------------------- on the GPU
@@ -390,44 +502,44 @@ def test_spark_missing_names_what_to_install(monkeypatch, tmp_path):
     import importlib.util
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    assert "pip install" in recsys.spark_missing()
+    assert "pip install" in spark.spark_missing()
     monkeypatch.undo()
     if importlib.util.find_spec("pyspark") is None:
         pytest.skip("pyspark is not installed: the Java check comes after it")
     monkeypatch.setenv("PATH", str(tmp_path))  # no java on the PATH
     monkeypatch.delenv("JAVA_HOME", raising=False)
-    assert "Java runtime" in recsys.spark_missing()
+    assert "Java runtime" in spark.spark_missing()
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "java").write_text("#!/bin/sh\n")
     (tmp_path / "bin" / "java").chmod(0o755)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))  # found under JAVA_HOME
-    assert recsys.spark_missing() is None
+    assert spark.spark_missing() is None
 
 
 def test_fit_spark_als_names_a_session_that_is_not_one():
     """fit_spark_als(None, ...) raised AttributeError 'createDataFrame'."""
-    missing = recsys.spark_missing()
+    missing = spark.spark_missing()
     if missing is not None:
         pytest.skip(missing)
     with pytest.raises(TypeError, match="spark must be a pyspark SparkSession"):
-        recsys.fit_spark_als(None, small())
+        spark.fit_spark_als(None, small())
 
 
 @pytest.fixture(scope="module")
-def spark():
-    missing = recsys.spark_missing()
+def session():
+    missing = spark.spark_missing()
     if missing is not None:
         pytest.skip(missing)
-    session = recsys.spark_session()
+    session = spark.spark_session()
     yield session
     session.stop()
 
 
 @pytest.mark.spark
-def test_spark_als_reaches_our_rmse_on_the_same_split(spark):
-    assert recsys.spark_session() is spark  # the active session is reused
+def test_spark_als_reaches_our_rmse_on_the_same_split(session):
+    assert spark.spark_session() is session  # the active session is reused
     train, test = split_ratings(generate_ratings(100, 80, 2500, seed=4))
-    theirs = recsys.fit_spark_als(spark, train, 3, 0.2, 5, seed=0)
+    theirs = spark.fit_spark_als(session, train, 3, 0.2, 5, seed=0)
     ours = fit_als(train, 3, 0.2, 5, biases=False, weighted=True)
     assert theirs.P.shape == (100, 3) and theirs.Q.shape == (80, 3)
     assert np.isfinite(predict(theirs, test.users, test.items)).all()
@@ -533,27 +645,30 @@ def test_the_weighted_objective_takes_the_model_s_sizes():
     assert objective(model, wider) == pytest.approx(objective(model, data), rel=1e-12)
 
 
-def test_a_hand_built_model_is_checked_at_the_boundary():
+def test_a_hand_built_model_is_checked_when_it_is_built():
+    """A FactorModel checks its fields on creation (lists become arrays; the wrong shape, NaN,
+    a negative lam are refused naming FactorModel.field); it is frozen, and the functions
+    taking one trust it."""
     model = fit_als(generate_ratings(20, 15, 80, seed=1), 3, 0.1, 2)
-    as_lists = FactorModel(model.mu, model.user_bias.tolist(), model.item_bias, model.P, model.Q,
-                           0.1, False, True)
-    with pytest.raises(TypeError, match="model.user_bias must be a NumPy or CuPy array"):
-        predict(as_lists, [0], [0])
-    with pytest.raises(TypeError, match="model.user_bias"):
-        recommend(as_lists, 0, 3)
-    narrow = FactorModel(model.mu, model.user_bias, model.item_bias, model.P[:, :2], model.Q,
-                         0.1, False, True)
-    with pytest.raises(ValueError, match="model's shapes disagree"):
-        rmse(narrow, generate_ratings(20, 15, 80, seed=1))
-    for broken in (FactorModel(np.nan, model.user_bias, model.item_bias, model.P, model.Q, 0.1,
-                               False, True),
-                   FactorModel(model.mu, model.user_bias, model.item_bias, model.P * np.inf,
-                               model.Q, 0.1, False, True)):
-        with pytest.raises(ValueError, match="model"):
-            predict(broken, [0], [0])
+    as_lists = dataclasses.replace(model, user_bias=model.user_bias.tolist())
+    assert isinstance(as_lists.user_bias, np.ndarray)
+    np.testing.assert_array_equal(predict(as_lists, [0], [0]), predict(model, [0], [0]))
+    with pytest.raises(ValueError, match="FactorModel's shapes disagree"):
+        dataclasses.replace(model, P=model.P[:, :2])
+    with pytest.raises(ValueError, match="FactorModel.mu"):
+        dataclasses.replace(model, mu=np.nan)
+    with pytest.raises(ValueError, match="FactorModel.P contains NaN or infinity"):
+        dataclasses.replace(model, P=model.P * np.inf)
+    with pytest.raises(ValueError, match="FactorModel.lam"):
+        dataclasses.replace(model, lam=-1.0)
+    with pytest.raises(TypeError, match="FactorModel.biases"):
+        dataclasses.replace(model, biases="yes")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.P = model.Q
+    biases_only = fit_als(generate_ratings(20, 15, 80, seed=1), 0, 0.1, 1)
+    assert dataclasses.replace(biases_only, lam=0.2).P.shape == (20, 0)  # K = 0 is a model
     with pytest.raises(ValueError, match="model.lam"):
-        als_sweep(FactorModel(model.mu, model.user_bias, model.item_bias, model.P, model.Q, 0.0,
-                              False, True), generate_ratings(20, 15, 80, seed=1))
+        als_sweep(dataclasses.replace(model, lam=0.0), generate_ratings(20, 15, 80, seed=1))
 
 
 def test_empty_and_duplicated_ratings():
@@ -594,9 +709,9 @@ def test_errors_of_extreme_magnitude_neither_overflow_nor_underflow(power):
     model = fit_als(data, 2, 1.0, 3)
     scale = 2.0**power
     big = Ratings(data.users, data.items, data.ratings * scale, scale=(scale, 5 * scale))
-    scaled = FactorModel(model.mu * scale, model.user_bias * scale, model.item_bias * scale,
-                         model.P * 2.0 ** (power // 2), model.Q * 2.0 ** (power // 2), 1.0,
-                         False, True)
+    scaled = FactorModel(mu=model.mu * scale, user_bias=model.user_bias * scale,
+                         item_bias=model.item_bias * scale, P=model.P * 2.0 ** (power // 2),
+                         Q=model.Q * 2.0 ** (power // 2), lam=1.0, weighted=False, biases=True)
     assert rmse(scaled, big) == rmse(model, data) * scale
     assert mae(scaled, big) == mae(model, data) * scale
     got = user_based_predict(big, data.users[:9], data.items[:9])
@@ -630,7 +745,7 @@ def test_the_truth_is_the_expected_stars():
     assert abs(residual.mean()) < 3 * residual.std() / np.sqrt(len(residual))
     m = np.linspace(-1, 7, 33)  # the true ratings
     draws = np.clip(np.round(m + np.random.default_rng(0).normal(0, 0.7, (200_000, 33))), 1, 5)
-    np.testing.assert_allclose(recsys._expected_stars(m, 0.7), draws.mean(axis=0), atol=0.01)
+    np.testing.assert_allclose(datasets._expected_stars(m, 0.7), draws.mean(axis=0), atol=0.01)
     exact, exact_truth = generate_ratings(50, 40, 300, noise=0.0, seed=3, return_truth=True)
     np.testing.assert_array_equal(exact.ratings, exact_truth.ratings)
     _, test = split_ratings(data, 5, 0, seed=0)
@@ -770,7 +885,7 @@ def test_fetch_movielens_downloads_once_checks_and_reuses_the_cache(tmp_path, mo
     served.mkdir()
     zipped, digest = made_up_movielens_zip(served)
     with local_server(served) as (base, requested):
-        monkeypatch.setitem(recsys.MOVIELENS_FILES, "100k", (f"{base}/ml-100k.zip", digest))
+        monkeypatch.setitem(datasets.MOVIELENS_FILES, "100k", (f"{base}/ml-100k.zip", digest))
         data, stamps, user_ids, item_ids = fetch_movielens("100k", cache_dir=cache)
         assert requested == ["/ml-100k.zip"]
         assert "100%" in capsys.readouterr().err  # the progress bar
@@ -794,7 +909,7 @@ def test_fetch_movielens_refuses_a_wrong_checksum(tmp_path, monkeypatch, no_prox
     served.mkdir()
     made_up_movielens_zip(served)
     with local_server(served) as (base, _):
-        monkeypatch.setitem(recsys.MOVIELENS_FILES, "100k", (f"{base}/ml-100k.zip", "0" * 64))
+        monkeypatch.setitem(datasets.MOVIELENS_FILES, "100k", (f"{base}/ml-100k.zip", "0" * 64))
         with pytest.raises(ValueError, match="MovieLens 100k from .* was refused.*hash"):
             fetch_movielens("100k", cache_dir=cache, progress=False)
     assert not (cache / "ml-100k.zip").exists()  # nothing kept
@@ -803,7 +918,7 @@ def test_fetch_movielens_refuses_a_wrong_checksum(tmp_path, monkeypatch, no_prox
 def test_fetch_movielens_without_a_network_says_so_in_one_line(tmp_path, monkeypatch,
                                                               no_proxy):
     address = f"http://127.0.0.1:{closed_port()}/ml-100k.zip"
-    monkeypatch.setitem(recsys.MOVIELENS_FILES, "100k", (address, "0" * 64))
+    monkeypatch.setitem(datasets.MOVIELENS_FILES, "100k", (address, "0" * 64))
     with pytest.raises(ConnectionError) as error:
         fetch_movielens("100k", cache_dir=tmp_path, progress=False)
     message = str(error.value)
@@ -817,10 +932,10 @@ def test_fetch_movielens_without_a_network_says_so_in_one_line(tmp_path, monkeyp
 def test_the_pinned_checksums_are_grouplens_archives():
     """The digests of GroupLens's zips (as TensorFlow Datasets pins them): SHA-256, 64 hex
     digits, over https."""
-    for size, (url, digest) in recsys.MOVIELENS_FILES.items():
+    for size, (url, digest) in datasets.MOVIELENS_FILES.items():
         assert url == f"https://files.grouplens.org/datasets/movielens/ml-{size}.zip"
         assert re.fullmatch("[0-9a-f]{64}", digest)
-    assert recsys.MOVIELENS_FILES["100k"][1].startswith("50d2a982c669")
+    assert datasets.MOVIELENS_FILES["100k"][1].startswith("50d2a982c669")
 
 
 def test_the_lesson_falls_back_to_generated_ratings_without_a_network(monkeypatch, capfd,
@@ -829,7 +944,7 @@ def test_the_lesson_falls_back_to_generated_ratings_without_a_network(monkeypatc
     says so, and the cross-validation runs on the generated ratings."""
     cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", LESSON.read_text(), re.DOTALL)
     cell = next(c for c in cells if "USE_MOVIELENS = False" in c)
-    monkeypatch.setitem(recsys.MOVIELENS_FILES, "100k",
+    monkeypatch.setitem(datasets.MOVIELENS_FILES, "100k",
                         (f"http://127.0.0.1:{closed_port()}/ml-100k.zip", "0" * 64))
     monkeypatch.delenv("MOVIELENS_100K", raising=False)
     monkeypatch.setattr(pooch, "os_cache", lambda name: tmp_path)  # leave the real cache be
@@ -861,7 +976,7 @@ def test_what_fetch_movielens_downloads_is_the_table_served(data):
         digest = hashlib.sha256((served / "ml-100k.zip").read_bytes()).hexdigest()
         base, requested = stack.enter_context(local_server(served))
         stack.enter_context(pytest.MonkeyPatch.context()).setitem(
-            recsys.MOVIELENS_FILES, "100k", (f"{base}/ml-100k.zip", digest))
+            datasets.MOVIELENS_FILES, "100k", (f"{base}/ml-100k.zip", digest))
         loaded, stamps, user_ids, item_ids = fetch_movielens("100k", cache_dir=Path(folder, "c"),
                                                              progress=False)
     assert requested == ["/ml-100k.zip"]

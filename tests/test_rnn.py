@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils import backend, rnn
+from course_utils.datasets import encode_chars, one_hot, parity_data, windows
 from course_utils.optim import clip_grad_norm
 from course_utils.rnn import (
     GRU,
@@ -14,15 +15,11 @@ from course_utils.rnn import (
     Embedding,
     SequenceModel,
     check_sequences,
-    encode_chars,
     fit,
     gradient_check,
     gradient_norms_through_time,
-    one_hot,
-    parity_data,
     recurrent_layer,
     sample_text,
-    windows,
 )
 
 FAST = settings(max_examples=15, deadline=None)
@@ -145,13 +142,13 @@ def test_gradients_vanish_for_a_small_simple_rnn_and_less_for_an_lstm():
 def test_training_learns_a_short_memory_task_and_sampling_continues_text():
     x, y = parity_data(256, 3, seed=0, xp=np)
     model = SequenceModel("gru", 1, 8, 2, readout="last", seed=0)
-    losses = fit(model, x, y, steps=150, batch_size=64, lr=0.05, seed=0)
+    losses = fit(model, x, y, n_iter=150, batch_size=64, lr=0.05, seed=0)
     assert losses[-1] < 0.3 * losses[0]
     assert (model.forward(x).argmax(axis=1) == y).mean() > 0.95
     ids, vocab = encode_chars("abcabcabcabcabcabcabcabc")
     inputs, targets = windows(ids, 6, stride=1)
     lm = SequenceModel("lstm", 3, 8, 3, seed=0)
-    fit(lm, one_hot(inputs, 3), targets, steps=120, batch_size=8, lr=0.05, seed=0)
+    fit(lm, one_hot(inputs, 3), targets, n_iter=120, batch_size=8, lr=0.05, seed=0)
     assert sample_text(lm, vocab, "abc", 9, temperature=0.1) == "abcabcabcabc"
 
 
@@ -160,7 +157,7 @@ def test_training_that_overflows_at_once_stops_with_a_message():
     model = SequenceModel("rnn", 1, 4, 2, readout="last", seed=0)
     model.out.params["W"][:, 0] = 1e308  # logits beyond float64
     with pytest.raises(ValueError, match="x overflows the model: the loss of the first batch"):
-        fit(model, x, y, steps=3, clip=None)
+        fit(model, x, y, n_iter=3, clip=None)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -285,7 +282,7 @@ def test_fit_returns_finite_losses_and_samples_stay_in_the_vocabulary(steps, lr,
     ids, vocab = encode_chars("the raven, nevermore")
     inputs, targets = windows(ids, 4, stride=2)
     model = SequenceModel(cell, len(vocab), 4, len(vocab), seed=seed)
-    losses = fit(model, one_hot(inputs, len(vocab)), targets, steps=steps, lr=lr, seed=seed,
+    losses = fit(model, one_hot(inputs, len(vocab)), targets, n_iter=steps, lr=lr, seed=seed,
                  batch_size=3, optimizer="sgd" if seed % 2 else "adam")
     assert len(losses) == steps and all(math.isfinite(v) and v > 0 for v in losses)
     text = sample_text(model, vocab, "the", 6, temperature=temperature, seed=seed)
@@ -358,13 +355,13 @@ def test_a_diverging_fit_stops_and_names_lr(optimizer, lr):
     x, y = parity_data(16, 4, seed=0, xp=np)
     model = SequenceModel("gru", 1, 4, 2, readout="last", seed=0)
     with pytest.raises(ValueError, match=r"training diverged .*lower lr \(now"):
-        fit(model, x, y, steps=5, lr=lr, optimizer=optimizer, clip=None)
+        fit(model, x, y, n_iter=5, lr=lr, optimizer=optimizer, clip=None)
 
 
 def test_fit_refuses_a_progress_that_is_not_a_bool():
     x, y = parity_data(4, 2, seed=0, xp=np)
     with pytest.raises(TypeError, match="progress must be True or False"):
-        fit(SequenceModel("rnn", 1, 2, 2, readout="last"), x, y, steps=1, progress="yes")
+        fit(SequenceModel("rnn", 1, 2, 2, readout="last"), x, y, n_iter=1, progress="yes")
 
 
 def test_sampling_at_extreme_temperatures_and_with_overflowing_logits():
@@ -420,7 +417,7 @@ def test_a_model_that_reads_word_ids_passes_its_gradient_check_trains_and_sample
     twin.out.params["W"][...], twin.out.params["b"][...] = model.out.params["W"], \
         model.out.params["b"]
     np.testing.assert_allclose(model(ids), twin(one_hot(ids, 5)), atol=1e-12)
-    losses = fit(model, ids, y, steps=3, batch_size=2)
+    losses = fit(model, ids, y, n_iter=3, batch_size=2)
     assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
     with pytest.raises(TypeError, match="x must hold ints"):
         model(np.ones((4, 3, 3)))
@@ -436,7 +433,7 @@ def test_a_word_language_model_learns_a_repeated_sentence():
     stream = np.array([index[w] for w in words])
     inputs, targets = windows(stream, 6, stride=3)
     model = SequenceModel("gru", 4, 8, len(index), n_words=len(index), seed=0)
-    losses = fit(model, inputs, targets, steps=150, batch_size=8, lr=0.05, seed=0)
+    losses = fit(model, inputs, targets, n_iter=150, batch_size=8, lr=0.05, seed=0)
     assert np.mean(losses[-10:]) < 0.25 * losses[0]  # "the" is the only uncertain step
 
 
@@ -513,7 +510,7 @@ def test_inputs_that_overflow_a_layer_are_refused_not_turned_into_nan(cell, dtyp
     with pytest.raises(ValueError, match="x overflows"):
         model(x)
     with pytest.raises(ValueError, match="x overflows the model"):
-        fit(model, x, np.zeros(4, dtype=int), steps=2)
+        fit(model, x, np.zeros(4, dtype=int), n_iter=2)
 
 
 @FAST
@@ -563,13 +560,13 @@ def test_layers_training_and_sampling_follow_their_data_onto_the_gpu():
     assert isinstance(xg, cupy.ndarray)
     model = SequenceModel("gru", 1, 4, 2, readout="last", seed=0)
     twin = SequenceModel("gru", 1, 4, 2, readout="last", seed=0, xp=np)
-    losses = fit(model, xg, yg, steps=5, seed=0)
-    np.testing.assert_allclose(losses, fit(twin, *parity_data(32, 3, seed=0, xp=np), steps=5,
+    losses = fit(model, xg, yg, n_iter=5, seed=0)
+    np.testing.assert_allclose(losses, fit(twin, *parity_data(32, 3, seed=0, xp=np), n_iter=5,
                                            seed=0), rtol=1e-10)
     ids, vocab = encode_chars("abcabcabc")
     lm = SequenceModel("lstm", 3, 4, 3, seed=0)
     inputs, targets = windows(cupy.asarray(ids), 3)
-    fit(lm, one_hot(inputs, 3), targets, steps=2)
+    fit(lm, one_hot(inputs, 3), targets, n_iter=2)
     assert set(sample_text(lm, vocab, "ab", 5)) <= set(vocab)
 
 
@@ -584,8 +581,8 @@ def test_word_id_models_and_clean_errors_follow_their_data_onto_the_gpu():
     gpu = SequenceModel("lstm", 3, 4, 3, n_words=6, seed=1, xp=cupy)
     np.testing.assert_allclose(backend.to_numpy(gpu(cupy.asarray(ids))), cpu(ids), atol=1e-12)
     assert max(gradient_check(gpu, cupy.asarray(ids), cupy.asarray(y)).values()) < 1e-7
-    np.testing.assert_allclose(fit(gpu, cupy.asarray(ids), cupy.asarray(y), steps=3, seed=0),
-                               fit(cpu, ids, y, steps=3, seed=0), rtol=1e-10)
+    np.testing.assert_allclose(fit(gpu, cupy.asarray(ids), cupy.asarray(y), n_iter=3, seed=0),
+                               fit(cpu, ids, y, n_iter=3, seed=0), rtol=1e-10)
     with pytest.raises(backend.DeviceMismatchError, match="x"):
         gpu(ids)
     layer = GRU(2, 3, xp=cupy)
@@ -594,3 +591,67 @@ def test_word_id_models_and_clean_errors_follow_their_data_onto_the_gpu():
     layer(cupy.ones((2, 1, 2)))
     with pytest.raises(backend.DeviceMismatchError, match="dy"):
         layer.backward(np.ones((2, 1, 3)))
+
+
+# ------------------------------------------------------------------------ public surface (issue 28)
+
+
+@FAST
+@given(cell=st.sampled_from(rnn.CELLS), T=st.integers(1, 5), B=st.integers(1, 3),
+       n_in=st.integers(1, 4), H=st.integers(1, 4), seed=st.integers(0, 2**32))
+def test_property_the_shared_projection_and_weight_gradients_are_the_per_step_sums(
+        cell, T, B, n_in, H, seed):
+    """Recurrent.project is x_t W_ihᵀ + b_ih step by step; weight_grads is the sum over steps
+    and the batch of the outer products, and dL/dx is d_in W_ih; the layout is PyTorch's."""
+    rng = np.random.default_rng(seed)
+    layer = recurrent_layer(cell, n_in, H, seed=rng)
+    assert isinstance(layer, rnn.Recurrent)
+    G = rnn.GATES[cell]
+    p = layer.params
+    assert p["W_ih"].shape == (G * H, n_in) and p["W_hh"].shape == (G * H, H)
+    x = rng.standard_normal((T, B, n_in))
+    projected = rnn.Recurrent.project(layer, x)
+    for t in range(T):
+        np.testing.assert_allclose(projected[t], x[t] @ p["W_ih"].T + p["b_ih"], atol=1e-12)
+    layer(x)  # keeps x and the states weight_grads reads
+    d_in, d_hid = rng.standard_normal((2, T, B, G * H))
+    dx = layer.weight_grads(d_in, d_hid)
+    h_prev = np.concatenate([np.zeros((1, B, H)), layer.h[:-1]])
+    expected = {"W_ih": sum(d_in[t].T @ x[t] for t in range(T)),
+                "W_hh": sum(d_hid[t].T @ h_prev[t] for t in range(T)),
+                "b_ih": d_in.sum(axis=(0, 1)), "b_hh": d_hid.sum(axis=(0, 1))}
+    for name, grad in expected.items():
+        np.testing.assert_allclose(layer.grads[name], grad, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(dx, d_in @ p["W_ih"], atol=1e-12)
+
+
+def test_the_gru_s_sigmoid_is_numerics_sigmoid():
+    """rnn keeps σ(a) = (1 + tanh(a/2)) / 2 for speed (its docstring says why): it is the
+    same function as numerics.sigmoid, to rounding, over the whole float64 range."""
+    from course_utils.numerics import sigmoid
+
+    a = np.concatenate([np.linspace(-40, 40, 10001), [-1e300, -700, 700, 1e300, 0.0]])
+    np.testing.assert_allclose(rnn._sigmoid(a), sigmoid(a), rtol=0, atol=4.5e-16)
+
+
+def test_the_old_steps_keyword_warns_and_trains_the_same():
+    x, y = parity_data(16, 4, seed=0, xp=np)
+    new = fit(SequenceModel("gru", 1, 4, 2, readout="last", seed=0), x, y, n_iter=4, seed=0)
+    with pytest.warns(DeprecationWarning, match=r"fit\(steps=...\) is now fit\(n_iter=...\)"):
+        old = fit(SequenceModel("gru", 1, 4, 2, readout="last", seed=0), x, y, steps=4, seed=0)
+    assert old == new and len(new) == 4
+    with pytest.raises(TypeError, match="both steps= and n_iter="):
+        fit(SequenceModel("gru", 1, 4, 2, readout="last"), x, y, steps=4, n_iter=4)
+
+
+def test_a_callback_s_own_calls_are_checked_inside_fit():
+    """fit checks its arguments once and trusts its nested calls; a learner's callback runs
+    as from outside, so a bad call in it is still a clean error."""
+    x, y = parity_data(8, 3, seed=0, xp=np)
+    model = SequenceModel("rnn", 1, 3, 2, readout="last", seed=0)
+
+    def callback(step, loss):
+        model(np.full((3, 2, 1), np.nan))
+
+    with pytest.raises(ValueError, match="x contains NaN"):
+        fit(model, x, y, n_iter=2, callback=callback)

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from course_utils import backend
+from course_utils import backend, widgets
 from course_utils.stats import cov_mse, gaussian_samples, mean_cov, mle_mean_cov, sample_cov
 
 AR1 = np.array([[1.0, 0.6, 0.36], [0.6, 1.0, 0.6], [0.36, 0.6, 1.0]])
@@ -306,7 +306,7 @@ def test_a_mix_of_devices_in_the_lesson_s_arithmetic_fails():
     estimate = sample_cov(cupy.asarray(np.random.default_rng(0).normal(size=(20, 3))))
     with pytest.raises(TypeError) as mixed:
         estimate - AR1  # noqa: B018 - the GPU estimate against the NumPy truth
-    assert "re-run the lesson after switching" in backend.explain_mixed_devices(mixed.value)
+    assert "re-run the lesson after switching" in widgets.explain_mixed_devices(mixed.value)
 
 
 # Property tests: every public function, on finite input of any scale, and on bad input.

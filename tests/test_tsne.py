@@ -1,3 +1,4 @@
+import dataclasses
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,8 +15,16 @@ from threadpoolctl import threadpool_limits
 
 from course_utils import backend
 from course_utils import tsne as tsne_module
-from course_utils.nn import numerical_gradient
-from course_utils.tsne import Affinities, TSNEResult, affinities, tsne, tsne_gradient
+from course_utils.gradcheck import numerical_gradient
+from course_utils.tsne import (
+    Affinities,
+    TSNEResult,
+    affinities,
+    descend,
+    tsne,
+    tsne_gradient,
+    tsne_gradient_plain,
+)
 
 FAST = settings(max_examples=25, deadline=None)
 DIGITS = load_digits().data / 16
@@ -71,7 +80,7 @@ def test_slabs_on_threads_give_exactly_the_gradient_of_one_thread(monkeypatch):
 
 def test_trustworthiness_within_0_01_of_scikit_learns_tsne():
     X = DIGITS[:200]
-    ours = tsne(X, perplexity=20.0, max_iter=400)
+    ours = tsne(X, perplexity=20.0, n_iter=400)
     with threadpool_limits(1):  # its OpenMP threads stall when the machine is busy
         theirs = TSNE(perplexity=20.0, max_iter=400, init="pca",
                       random_state=0).fit_transform(X)
@@ -94,17 +103,18 @@ def test_affinities_and_embeddings_keep_their_invariants(X, perplexity, dim, ini
     if distinct:
         np.testing.assert_allclose(aff.perplexity, perplexity, rtol=1e-3)
     dim = min(dim, X.shape[1]) if init == "pca" else dim
-    result = tsne(X, dim, perplexity, max_iter=260, init=init)
+    result = tsne(X, dim, perplexity, n_iter=260, init=init)
     assert isinstance(result, TSNEResult)
     assert result.embedding.shape == (len(X), dim) and np.all(np.isfinite(result.embedding))
     kl, grad = tsne_gradient(aff.P, result.embedding, 2.0)
     assert math.isfinite(kl) and kl >= -1e-9 and np.all(np.isfinite(grad))
 
 
-def kl_and_gradient_by_loops(P, Y, scale=1.0):
+def kl_and_gradient_by_loops(P, Y, scale):
     """KL(P ‖ Q) and its gradient for the embedding scale · Y, from the formulas with
     w = 1 / (1 + scale² ‖yᵢ - yⱼ‖²) written as scale⁻² / (scale⁻² + ‖yᵢ - yⱼ‖²)
-    (the same numbers, and no overflow for a large scale)."""
+    (the same numbers, and no overflow for a large scale, where tsne_gradient_plain
+    overflows: the reference for embeddings far apart)."""
     diff = Y[:, None] - Y[None]
     with np.errstate(divide="ignore"):  # the diagonal, at a scale past 1e154
         omega = 1 / (scale**-2 + (diff**2).sum(-1))
@@ -130,7 +140,7 @@ def test_embeddings_far_apart_keep_the_objective_and_gradient():
     kl, grad = tsne_gradient(P, peak)
     assert abs(kl - kl_and_gradient_by_loops(P, Y, 1.7e308 / abs(Y).max())[0]) < 1e-12
     tiny_kl, tiny_grad = tsne_gradient(P, Y * 1e-200)  # every w = 1: Q uniform
-    assert abs(tiny_kl - kl_and_gradient_by_loops(P, Y * 0)[0]) < 1e-12
+    assert abs(tiny_kl - tsne_gradient_plain(P, Y * 0)[0]) < 1e-12
     assert np.all(np.isfinite(tiny_grad))
 
 
@@ -140,7 +150,7 @@ def test_an_offset_embedding_has_the_gradient_of_its_points():
     Y = np.random.default_rng(1).normal(size=(40, 2)) + 1e9
     exact = Y - 1e9  # the points Y holds, exactly
     kl, grad = tsne_gradient(P, Y)
-    ref_kl, ref_grad = kl_and_gradient_by_loops(P, exact)
+    ref_kl, ref_grad = tsne_gradient_plain(P, exact)
     assert abs(kl - ref_kl) < 1e-13
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-15)
 
@@ -178,7 +188,7 @@ def test_a_row_whose_nearest_neighbours_tie_ends_at_their_number():
 def test_a_diverging_step_gives_a_finite_embedding_or_an_error():
     """Issue 27: learning_rate=1e300 returned NaN. Now the descent is finite (the gradient
     is scaled), and an objective out of range is a ValueError naming learning_rate."""
-    result = tsne(DIGITS[:60], perplexity=10.0, max_iter=260, learning_rate=1e300)
+    result = tsne(DIGITS[:60], perplexity=10.0, n_iter=260, learning_rate=1e300)
     assert np.all(np.isfinite(result.embedding)) and math.isfinite(result.kl)
     with pytest.raises(ValueError, match="learning_rate"):
         tsne_module._check_converging(math.nan, 300, 1e300)
@@ -206,7 +216,7 @@ def test_kl_is_nonnegative_and_the_gradient_equals_differences(n, dims, seed, sc
     P = C / C.sum()
     Y = rng.normal(size=(n, dims)) * scale
     kl, grad = tsne_gradient(P, Y)
-    ref_kl, ref_grad = kl_and_gradient_by_loops(P, Y)
+    ref_kl, ref_grad = tsne_gradient_plain(P, Y)
     assert kl >= -1e-12 and abs(kl - ref_kl) < 1e-10 * (1 + ref_kl)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-8, atol=1e-12 * (1 + abs(ref_grad).max()))
     step = 1e-6 * max(scale, 1.0)  # the objective bends on the scale of 1 or of Y
@@ -235,7 +245,14 @@ test_bad_input_names_the_argument = names_the_argument({
     "X": (lambda v: affinities(v), [np.array([[1.0, np.nan]] * 5), np.ones(5), [[0.0]] * 2]),
     "X ": (lambda v: tsne(v, perplexity=2.0), [np.array([[np.inf, 1]] * 5), "digits"]),
     "tol": (lambda v: affinities(X20, 5.0, tol=v), [0.0, -1.0]),
-    "max_iter": (lambda v: tsne(X20, perplexity=5.0, max_iter=v), [100, 250, 1.5]),
+    "n_iter": (lambda v: tsne(X20, perplexity=5.0, n_iter=v), [100, 250, 1.5]),
+    "n_iter ": (lambda v: descend(P3, np.ones((3, 2)), v, learning_rate=1.0), [-1, 2.5]),
+    "learning_rate ": (lambda v: descend(P3, np.ones((3, 2)), 1, learning_rate=v), [0.0]),
+    "momentum": (lambda v: descend(P3, np.ones((3, 2)), 1, learning_rate=1.0, momentum=v),
+                 [1.0, -0.1]),
+    "P ": (lambda v: descend(v, np.ones((3, 2)), 1, learning_rate=1.0), [2 * P3]),
+    "Y ": (lambda v: tsne_gradient_plain(P3, v), [np.ones((4, 2)), np.ones(3)]),
+    "exaggeration ": (lambda v: tsne_gradient_plain(P3, np.ones((3, 2)), v), [0.0]),
     "learning_rate": (lambda v: tsne(X20, perplexity=5.0, learning_rate=v), [0, "fast"]),
     "early_exaggeration": (lambda v: tsne(X20, perplexity=5.0, early_exaggeration=v), [0.5]),
     "init": (lambda v: tsne(X20, perplexity=5.0, init=v), ["spectral", np.ones((20, 3)),
@@ -248,6 +265,68 @@ test_bad_input_names_the_argument = names_the_argument({
     "Y": (lambda v: tsne_gradient(P3, v), [np.ones((4, 2)), np.full((3, 2), np.nan)]),
     "exaggeration": (lambda v: tsne_gradient(P3, np.ones((3, 2)), v), [0.0, -1.0, "2"]),
 }, also_accept=lambda name, message: name == "n_components" and "init" in message)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 3), st.integers(0, 2**32 - 1),
+       st.sampled_from([1e-6, 1e-2, 1.0, 30.0, 1e4]), st.floats(1.0, 12.0),
+       st.sampled_from([0.0, 1e3]))
+def test_the_engine_equals_the_plain_gradient(n, dims, seed, scale, alpha, offset):
+    """tsne_gradient (slabs of the upper triangle, on a centred and scaled Y, on threads)
+    gives the numbers of tsne_gradient_plain, the formulas as they read, which the lesson
+    shows."""
+    rng = np.random.default_rng(seed)
+    C = rng.random((n, n)) * (rng.random((n, n)) < 0.7)  # some pairs with p = 0
+    C = C + C.T + np.eye(n)[::-1] * (n > 2)  # no row without a neighbour
+    np.fill_diagonal(C, 0)
+    P = C / C.sum()
+    Y = rng.normal(size=(n, dims)) * scale + offset
+    plain_kl, plain_grad = tsne_gradient_plain(P, Y, alpha)
+    kl, grad = tsne_gradient(P, Y, alpha)
+    assert abs(kl - plain_kl) < 1e-9 * (1 + abs(plain_kl))
+    tol = 1e-7 if offset and scale < 1 else 1e-9  # the plain one cancels the offset
+    np.testing.assert_allclose(grad, plain_grad, rtol=tol, atol=tol * abs(plain_grad).max())
+    with ThreadPoolExecutor(2) as pool:  # the engine's threads change nothing
+        threaded = tsne_module._gradient(P, Y, alpha, True, pool)
+    assert threaded[0] == tsne_module._gradient(P, Y, alpha, True)[0]
+
+
+@settings(max_examples=10, deadline=None)
+@given(point_sets(min_n=5, max_n=12, max_d=3, spread=20), st.integers(0, 110),
+       st.floats(0.0, 0.9), st.floats(1.0, 12.0))
+def test_descend_takes_exactly_n_iter_steps_and_logs_every_50(X, n_iter, momentum, alpha):
+    P = affinities(X, 2.0).P
+    Y0 = np.random.default_rng(0).normal(size=(len(X), 2)) * 1e-2
+    Y, history = descend(P, Y0, n_iter, learning_rate=10.0, exaggeration=alpha,
+                         momentum=momentum, start=30)
+    assert Y.shape == Y0.shape and np.all(np.isfinite(Y))
+    assert [i for i, _ in history] == [i for i in range(31, 31 + n_iter) if i % 50 == 0]
+    if n_iter == 0:
+        np.testing.assert_array_equal(Y, Y0)
+    assert all(math.isfinite(kl) for _, kl in history)
+    if n_iter:  # the first step: no update yet to keep the sign of, so every gain 1 x 0.8
+        one, _ = descend(P, Y0, 1, learning_rate=10.0, exaggeration=alpha, momentum=momentum)
+        np.testing.assert_allclose(one, Y0 - 10.0 * 0.8 * tsne_gradient(P, Y0, alpha)[1],
+                                   rtol=1e-12, atol=1e-15)
+
+
+def test_tsne_runs_descend_twice_and_the_old_keyword_max_iter_warns():
+    """Issue 28: tsne(max_iter=) is n_iter= (exactly that many iterations, no early stop);
+    the result is exaggerated descent for 250 iterations, then plain descent."""
+    X = DIGITS[:40]
+    with pytest.warns(DeprecationWarning, match=r"tsne\(n_iter=...\)"):
+        old = tsne(X, perplexity=5.0, max_iter=300)
+    new = tsne(X, perplexity=5.0, n_iter=300)
+    np.testing.assert_array_equal(old.embedding, new.embedding)
+    P = new.affinities.P
+    start = np.random.default_rng(1).normal(0, 1e-4, (40, 2))
+    ours = tsne(X, perplexity=5.0, n_iter=300, init=start)
+    Y1, h1 = descend(P, start, 250, learning_rate=50.0, exaggeration=12.0, momentum=0.5)
+    Y2, h2 = descend(P, Y1, 50, learning_rate=50.0, momentum=0.8, start=250)
+    np.testing.assert_array_equal(Y2, ours.embedding)  # the same steps: the same bits
+    assert h1 + h2 == ours.kl_history
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        new.kl = 0.0
 
 
 @pytest.mark.gpu
@@ -263,7 +342,7 @@ def test_tsne_follows_its_data_onto_the_gpu():
     assert abs(kl - ref[0]) < 1e-9
     np.testing.assert_allclose(backend.to_numpy(grad), ref[1], atol=1e-10)
     for init in ("pca", "random"):
-        gpu = tsne(cupy.asarray(X), perplexity=10.0, max_iter=300, init=init)
-        cpu = tsne(X, perplexity=10.0, max_iter=300, init=init)
+        gpu = tsne(cupy.asarray(X), perplexity=10.0, n_iter=300, init=init)
+        cpu = tsne(X, perplexity=10.0, n_iter=300, init=init)
         assert isinstance(gpu.embedding, cupy.ndarray)
         np.testing.assert_allclose(backend.to_numpy(gpu.embedding), cpu.embedding, atol=1e-6)

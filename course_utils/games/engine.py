@@ -6,40 +6,73 @@ booleans, counter-based random numbers, devices) are in the package's docstring,
 
 import numbers
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
 from .._checks import (
-    check_device,
-    check_int,
+    Bool,
+    Custom,
+    Instance,
+    Int,
+    IntArray,
+    Optional,
+    Probability,
+    Real,
+    Seed,
+    Text,
+    Xp,
+    check_fields,
     check_int_array,
-    check_probability,
-    check_real,
-    check_seed,
+    checked,
+    in_checked_call,
     seed_to_int,
 )
 from ..backend import get_array_module, to_numpy
-from ..backend import xp as current_xp
 
 C, D = False, True
 
 # ----------------------------------------------------------------------------- payoffs
 
 
-class Payoffs(NamedTuple):
+def _why_not_a_dilemma(R, S, T, P):
+    """The end of the message saying why (R, S, T, P) is no prisoner's dilemma, or None."""
+    if not T > R > P > S:
+        return (f" is not a prisoner's dilemma: it needs T > R > P > S, got T={T:g}, R={R:g}, "
+                f"P={P:g}, S={S:g}")
+    if not 2 * R > T + S:
+        return (f": the iterated game needs 2R > T + S (taking turns to exploit must pay less "
+                f"than cooperating), got 2R={2 * R:g}, T+S={T + S:g}")
+    return None
+
+
+@dataclass(frozen=True)
+class Payoffs:
     """One turn's payoffs: Reward (both C), Sucker (C against D), Temptation (D against C),
-    Punishment (both D)."""
+    Punishment (both D). Four real numbers that make a prisoner's dilemma (T > R > P > S and
+    2R > T + S: a ValueError otherwise); it unpacks as ``R, S, T, P = payoffs``."""
 
     R: float
     S: float
     T: float
     P: float
 
+    def __post_init__(self):
+        check_fields(self, R=Real(), S=Real(), T=Real(), P=Real())
+        reason = _why_not_a_dilemma(*self)
+        if reason:
+            raise ValueError(f"Payoffs{tuple(self)}{reason}")
+
+    def __iter__(self):
+        return iter((self.R, self.S, self.T, self.P))
+
+    def __len__(self):
+        return 4
+
 
 AXELROD = Payoffs(3, 0, 5, 1)
 
 
+@checked(name=Text())
 def check_payoffs(payoffs, name="payoffs"):
     """Check a payoff tuple and return it as a Payoffs.
 
@@ -68,15 +101,10 @@ def check_payoffs(payoffs, name="payoffs"):
         raise TypeError(f"{name} must be four numbers (R, S, T, P), got {payoffs!r}")
     if not all(np.isfinite(values)):
         raise ValueError(f"{name} must be four finite numbers (R, S, T, P), got {payoffs!r}")
-    p = Payoffs(*values)
-    if not p.T > p.R > p.P > p.S:
-        raise ValueError(f"{name} {tuple(payoffs)} is not a prisoner's dilemma: it needs "
-                         f"T > R > P > S, got T={p.T:g}, R={p.R:g}, P={p.P:g}, S={p.S:g}")
-    if not 2 * p.R > p.T + p.S:
-        raise ValueError(f"{name} {tuple(payoffs)}: the iterated game needs 2R > T + S (taking "
-                         f"turns to exploit must pay less than cooperating), got "
-                         f"2R={2 * p.R:g}, T+S={p.T + p.S:g}")
-    return p
+    reason = _why_not_a_dilemma(*values)
+    if reason:
+        raise ValueError(f"{name} {tuple(payoffs)}{reason}")
+    return Payoffs(*values)
 
 
 # ----------------------------------------------------------------------------- random numbers
@@ -94,6 +122,25 @@ def _mix(x):
     return x ^ (x >> _S31)
 
 
+def _index_module(indices, xp):
+    """xp, or by default the module of the index arrays (numpy for lists and ints)."""
+    return xp or next((m for m in map(get_array_module, indices) if m is not np), np)
+
+
+def _check_indices(indices, name, values, xp):
+    """The index arrays as ints >= 0 on one module, broadcasting together."""
+    xp = _index_module(indices, values["xp"])
+    arrays = tuple(check_int_array(index, f"{name}[{k}]", empty_ok=True, xp=xp)
+                   for k, index in enumerate(indices))
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        raise ValueError(f"{name} must broadcast together, got shapes "
+                         f"{[a.shape for a in arrays]}") from None
+    return arrays
+
+
+@checked(seed=Seed(), xp=Optional(Xp()), indices=Custom(_check_indices, values=True))
 def seed_keys(seed=0, *indices, xp=None):
     """One uint64 key per entry of the broadcast index arrays: mix(mix(seed) ^ i ...).
 
@@ -111,24 +158,15 @@ def seed_keys(seed=0, *indices, xp=None):
     keys : (...,) uint64 array on xp (shape (1,) with no index)
         The same integers on both devices.
     """
-    xp = xp or next((m for m in map(get_array_module, indices) if m is not np), np)
-    arrays = [check_int_array(index, f"indices[{k}]", empty_ok=True, xp=xp)
-              for k, index in enumerate(indices)]
-    try:
-        shape = np.broadcast_shapes(*(a.shape for a in arrays)) or (1,)
-    except ValueError:
-        raise ValueError(f"indices must broadcast together, got shapes "
-                         f"{[a.shape for a in arrays]}") from None
-    return _seed_keys(seed_to_int(seed), arrays, shape, xp)
-
-
-def _seed_keys(seed, arrays, shape, xp):
-    key = _mix(xp.asarray(np.full(shape, seed, dtype=np.uint64)))
-    for index in arrays:
+    xp = _index_module(indices, xp)
+    shape = np.broadcast_shapes(*(index.shape for index in indices)) or (1,)
+    key = _mix(xp.asarray(np.full(shape, seed_to_int(seed), dtype=np.uint64)))
+    for index in indices:
         key = _mix(key ^ index.astype(xp.uint64))
     return key
 
 
+@checked(seed=Seed(), i=Int(low=0), j=Int(low=0), repetition=Int(low=0))
 def match_seed(seed, i, j, repetition):
     """The key of match (i, j, repetition) in ``tournament(..., seed=seed)``.
 
@@ -144,11 +182,20 @@ def match_seed(seed, i, j, repetition):
     int
         The key to pass as ``play_match(..., seed=key)`` to replay that match.
     """
-    for name, value in (("i", i), ("j", j), ("repetition", repetition)):
-        check_int(value, name, low=0)
-    return int(seed_keys(seed, [i], [j], [repetition])[0])
+    return int(seed_keys(seed, np.array([i]), np.array([j]), np.array([repetition]))[0])
 
 
+def _check_keys(keys, name):
+    if not hasattr(keys, "dtype") or keys.dtype != np.uint64:
+        raise TypeError(f"{name} must be a uint64 array from seed_keys, got "
+                        f"{getattr(keys, 'dtype', type(keys).__name__)}")
+    return keys
+
+
+_KEYS = Custom(_check_keys, device_of=lambda keys: keys)
+
+
+@checked(keys=_KEYS, counter=IntArray(empty_ok=True))
 def uniform(keys, counter):
     """Counter-based uniform numbers: a hash (SplitMix64) of each key and the counter.
 
@@ -165,26 +212,15 @@ def uniform(keys, counter):
         Numbers in [0, 1), the same on NumPy and CuPy.
     """
     xp = get_array_module(keys)
-    if not hasattr(keys, "dtype") or keys.dtype != np.uint64:
-        raise TypeError(f"keys must be a uint64 array from seed_keys, got "
-                        f"{getattr(keys, 'dtype', type(keys).__name__)}")
-    counter = check_int_array(counter, "counter", empty_ok=True, xp=xp)
-    return _uniform(keys, counter)
-
-
-def _uniform(keys, counter):
-    xp = get_array_module(keys)
     counter = xp.asarray(counter, dtype=xp.uint64).reshape(-1)  # 1-D: wraps without warnings
     bits = _mix(keys + counter * _GAMMA) >> _S11
     return bits.astype(xp.float64) * 2.0**-53
 
 
-def _check_prob_end(prob_end):
-    if prob_end is not None:
-        prob_end = check_real(prob_end, "prob_end", low=0, high=1, low_open=True)
-    return prob_end
+_PROB_END = Optional(Real(low=0, high=1, low_open=True))
 
 
+@checked(keys=_KEYS, turns=Int(), prob_end=_PROB_END)
 def match_lengths(keys, turns, prob_end=None):
     """Each match's length: turns, or with prob_end a geometric length.
 
@@ -202,22 +238,19 @@ def match_lengths(keys, turns, prob_end=None):
     lengths : (m,) int64 array on keys' device
         Each in [1, turns].
     """
-    if not hasattr(keys, "dtype") or keys.dtype != np.uint64:
-        raise TypeError(f"keys must be a uint64 array from seed_keys, got "
-                        f"{getattr(keys, 'dtype', type(keys).__name__)}")
-    return _match_lengths(keys, check_int(turns, "turns"), _check_prob_end(prob_end))
-
-
-def _match_lengths(keys, turns, prob_end):
     xp = get_array_module(keys)
     if prob_end is None:
         return xp.full(keys.shape, turns, dtype=xp.int64)
-    u = _uniform(keys, 4)  # turn 0, lane 4
+    u = uniform(keys, 4)  # turn 0, lane 4
     extra = xp.floor(xp.log1p(-u) / np.log1p(-prob_end)) if prob_end < 1 else 0 * u
     return xp.minimum(1 + extra, turns).astype(xp.int64)
 
 
 # ----------------------------------------------------------------------------- strategies
+
+# u first: its device is the one the other arrays must be on
+_SEEN_ARRAYS = dict.fromkeys(("u", "mine", "theirs", "my_defections", "their_defections"),
+                             Custom(lambda value, name: value, device_of=lambda value: value))
 
 
 class Seen:
@@ -227,7 +260,7 @@ class Seen:
     their_defections: (n,) counts; u: (n,) uniform numbers for this turn; state: the
     strategy's own dict of (n,) arrays from ``start``; xp: numpy or cupy; length: the match's
     announced number of turns (None when it ends at random, with prob_end, or is not told);
-    payoffs: the game's Payoffs (R, S, T, P).
+    payoffs: the game's Payoffs (R, S, T, P). The arrays must be on u's device.
     """
 
     __slots__ = ("turn", "mine", "theirs", "my_defections", "their_defections", "u", "state",
@@ -235,24 +268,12 @@ class Seen:
 
     def __init__(self, turn, mine, theirs, my_defections, their_defections, u, state,
                  length=None, payoffs=AXELROD):
-        self.xp = get_array_module(u)
-        for name, value in (("mine", mine), ("theirs", theirs), ("my_defections", my_defections),
-                            ("their_defections", their_defections)):
-            check_device(value, name, self.xp)
         self.turn, self.mine, self.theirs, self.u, self.state = turn, mine, theirs, u, state
         self.my_defections, self.their_defections = my_defections, their_defections
         self.length, self.payoffs = length, payoffs
-
-    @classmethod
-    def _trusted(cls, turn, mine, theirs, my_defections, their_defections, u, state, length,
-                 payoffs, xp):
-        """A Seen from the engine's own arrays, all on xp: built in the inner loop of every
-        match, so without the checks of __init__ (the cores trust their inputs)."""
-        seen = object.__new__(cls)
-        seen.turn, seen.mine, seen.theirs, seen.u, seen.state = turn, mine, theirs, u, state
-        seen.my_defections, seen.their_defections = my_defections, their_defections
-        seen.length, seen.payoffs, seen.xp = length, payoffs, xp
-        return seen
+        self.xp = np if isinstance(u, np.ndarray) else get_array_module(u)  # fast for NumPy
+        if not in_checked_call():  # built by hand (the engine builds one per block and turn)
+            check_fields(self, **_SEEN_ARRAYS)
 
     def last_turns(self, k):
         """True when the match's announced length is known and at most k turns remain (this
@@ -300,6 +321,18 @@ class Strategy:
         return self.name
 
 
+def _check_moves(moves, name):
+    """moves as a 1-D NumPy array of booleans (or of 0 and 1)."""
+    arr = np.asarray(to_numpy(moves)) if hasattr(moves, "shape") else np.asarray(moves)
+    if arr.dtype.kind not in "biu" or arr.ndim != 1 or (arr.size and not
+                                                        np.isin(arr, (0, 1)).all()):
+        raise (TypeError if arr.dtype.kind not in "biu" else ValueError)(
+            f"{name} must be a 1-D sequence of booleans (True = D), got "
+            f"{arr.dtype} of shape {arr.shape}")
+    return arr
+
+
+@checked(moves=Custom(_check_moves))
 def moves_str(moves):
     """A move sequence as text.
 
@@ -312,19 +345,14 @@ def moves_str(moves):
     str
         'CDDC...', one letter per move.
     """
-    arr = np.asarray(to_numpy(moves)) if hasattr(moves, "shape") else np.asarray(moves)
-    if arr.dtype.kind not in "biu" or arr.ndim != 1 or (arr.size and not
-                                                        np.isin(arr, (0, 1)).all()):
-        raise (TypeError if arr.dtype.kind not in "biu" else ValueError)(
-            f"moves must be a 1-D sequence of booleans (True = D), got "
-            f"{arr.dtype} of shape {arr.shape}")
-    return "".join("D" if m else "C" for m in arr)
+    return "".join("D" if m else "C" for m in moves)
 
 
 # ----------------------------------------------------------------------------- one match
 
 
-class Match(NamedTuple):
+@dataclass(frozen=True)
+class Match:
     """moves: (length, 2) booleans played (True = D); scores: (2,) totals of a and b;
     flipped: (length, 2) True where noise flipped the intended move."""
 
@@ -337,25 +365,25 @@ class Match(NamedTuple):
                 f"scores {self.scores[0]:g} : {self.scores[1]:g}")
 
 
-def _check_game(strategies, turns, noise, prob_end, payoffs, seed, name="strategies"):
-    """The checked arguments shared by play_match and the tournaments."""
+def _check_strategies(strategies, name):
+    """strategies as a non-empty list of Strategy."""
+    if isinstance(strategies, Strategy) or not hasattr(strategies, "__iter__"):
+        raise TypeError(f"{name} must be a list of Strategy, got {type(strategies).__name__}")
+    strategies = list(strategies)
+    if not strategies:
+        raise ValueError(f"{name} is empty: give at least one Strategy")
     for k, s in enumerate(strategies):
         if not isinstance(s, Strategy):
             raise TypeError(f"{name}[{k}] must be a Strategy, got {type(s).__name__}")
-    return (check_int(turns, "turns"), check_probability(noise, "noise"),
-            _check_prob_end(prob_end), check_payoffs(payoffs), check_seed(seed))
-
-
-def _strategy_list(strategies):
-    if isinstance(strategies, Strategy) or not hasattr(strategies, "__iter__"):
-        raise TypeError(f"strategies must be a list of Strategy, got "
-                        f"{type(strategies).__name__}")
-    strategies = list(strategies)
-    if not strategies:
-        raise ValueError("strategies is empty: give at least one Strategy")
     return strategies
 
 
+# the rules of the game, shared by play_match and the tournaments
+_GAME = {"turns": Int(), "noise": Probability(), "prob_end": _PROB_END,
+         "payoffs": Custom(check_payoffs), "seed": Seed()}
+
+
+@checked(a=Instance(Strategy), b=Instance(Strategy), **_GAME)
 def play_match(a, b, turns=200, noise=0.0, prob_end=None, payoffs=AXELROD, seed=0):
     """One match of a against b, one turn at a time in plain Python: the reference loop.
 
@@ -380,26 +408,20 @@ def play_match(a, b, turns=200, noise=0.0, prob_end=None, payoffs=AXELROD, seed=
         moves (length, 2) and flipped (length, 2) booleans, scores (2,): NumPy arrays, since
         the loop runs on the CPU whatever the device (one match is too small for a GPU).
     """
-    turns, noise, prob_end, table, seed = _check_game([a, b], turns, noise, prob_end, payoffs,
-                                                      seed, name="players")
-    return _play_match(a, b, turns, noise, prob_end, table, seed_to_int(seed))
-
-
-def _play_match(a, b, turns, noise, prob_end, table, seed):
-    key = np.array([seed], dtype=np.uint64)
-    length = int(_match_lengths(key, turns, prob_end)[0])
+    key = np.array([seed_to_int(seed)], dtype=np.uint64)
+    length = int(match_lengths(key, turns, prob_end)[0])
     announced = turns if prob_end is None else None
     moves, flipped = np.zeros((2, length), dtype=bool), np.zeros((2, length), dtype=bool)
     states = [a.start(1, np), b.start(1, np)]
-    scores = [0.0, 0.0]
+    scores, table = [0.0, 0.0], tuple(payoffs)  # table[2 * mine + theirs]
     # u[lane][t]: lanes 0, 1 for a's and b's strategy, 2, 3 for their noise
-    u = [_uniform(np.repeat(key, length), LANES * np.arange(length) + lane) for lane in range(4)]
+    u = [uniform(np.repeat(key, length), LANES * np.arange(length) + lane) for lane in range(4)]
     for t in range(length):
         intended = []
         for side, player in enumerate((a, b)):
             mine, theirs = moves[side, None, :t], moves[1 - side, None, :t]
-            seen = Seen._trusted(t, mine, theirs, mine.sum(axis=1), theirs.sum(axis=1),
-                                 u[side][t:t + 1], states[side], announced, table, np)
+            seen = Seen(t, mine, theirs, mine.sum(axis=1), theirs.sum(axis=1),
+                        u[side][t:t + 1], states[side], announced, payoffs)
             intended.append(bool(player.move(seen)[0]))
         for side in (0, 1):
             flipped[side, t] = u[2 + side][t] < noise
@@ -408,12 +430,10 @@ def _play_match(a, b, turns, noise, prob_end, table, seed):
         scores[0] += table[2 * mine_a + mine_b]
         scores[1] += table[2 * mine_b + mine_a]
     return Match(moves.T.copy(), np.array(scores), flipped.T.copy())
-
-
 # ----------------------------------------------------------------------------- tournaments
 
 
-@dataclass
+@dataclass(frozen=True)
 class Tournament:
     """Results of a round robin of n strategies over r repetitions: NumPy arrays whichever
     device played it (they are small, and go to printing and plotting).
@@ -492,19 +512,19 @@ def _summarise(strategies, pairs, seat_scores, seat_coop, lengths, self_play):
                       wins.astype(np.int64), self_play)
 
 
-def _check_tournament(strategies, turns, repetitions, noise, prob_end, payoffs, seed,
-                      self_play):
-    strategies = _strategy_list(strategies)
-    turns, noise, prob_end, table, seed = _check_game(strategies, turns, noise, prob_end,
-                                                      payoffs, seed)
-    repetitions = check_int(repetitions, "repetitions")
-    if not isinstance(self_play, bool | np.bool_):
-        raise TypeError(f"self_play must be a bool, got {type(self_play).__name__}")
-    if len(strategies) == 1 and not self_play:
+def _check_self_play(self_play, name, values, xp):
+    self_play = Bool()(self_play, name, values, xp)
+    if len(values["strategies"]) == 1 and not self_play:
         raise ValueError("one strategy without self_play plays no match")
-    return strategies, turns, repetitions, noise, prob_end, table, seed, bool(self_play)
+    return self_play
 
 
+# the arguments of both tournaments
+_TOURNAMENT = {"strategies": Custom(_check_strategies), **_GAME, "repetitions": Int(),
+               "self_play": Custom(_check_self_play, values=True)}
+
+
+@checked(**_TOURNAMENT, xp=Xp())
 def tournament(strategies, turns=200, repetitions=1, noise=0.0, prob_end=None,
                payoffs=AXELROD, seed=0, self_play=True, xp=None):
     """Round robin of every strategy against every other (and itself when self_play), each
@@ -539,13 +559,6 @@ def tournament(strategies, turns=200, repetitions=1, noise=0.0, prob_end=None,
         NumPy arrays whichever the device: totals and lengths (n, n, repetitions),
         payoff_matrix (n, n), scores, cooperation and wins (n,), ranking (n,) indices.
     """
-    args = _check_tournament(strategies, turns, repetitions, noise, prob_end, payoffs, seed,
-                             self_play)
-    return _tournament(*args, xp or current_xp())
-
-
-def _tournament(strategies, turns, repetitions, noise, prob_end, payoffs, seed, self_play,
-                xp):
     pairs = _pairs(len(strategies), repetitions, self_play)
     n_matches = len(pairs[0])
     # Seats: 0..M-1 are the first player of each match, M..2M-1 the second. Sort them by
@@ -556,14 +569,13 @@ def _tournament(strategies, turns, repetitions, noise, prob_end, payoffs, seed, 
     where[order] = np.arange(2 * n_matches)
     opponent = xp.asarray(where[(order + n_matches) % (2 * n_matches)])
     bounds = np.searchsorted(owner[order], np.arange(len(strategies) + 1))
-    match_keys = _seed_keys(seed_to_int(seed), [xp.asarray(p) for p in pairs],
-                            pairs[0].shape, xp)
+    match_keys = seed_keys(seed, *(xp.asarray(p) for p in pairs), xp=xp)
     keys = xp.concatenate([match_keys, match_keys])[xp.asarray(order)]
     side = xp.asarray(order >= n_matches).astype(xp.uint64)
-    length = _match_lengths(match_keys, turns, prob_end)
+    length = match_lengths(match_keys, turns, prob_end)
     announced = turns if prob_end is None else None
     seat_length = xp.concatenate([length, length])[xp.asarray(order)]
-    table = xp.asarray(payoffs, dtype=xp.float64)  # [R, S, T, P]: 2 * mine + theirs
+    table = xp.asarray(tuple(payoffs), dtype=xp.float64)  # [R, S, T, P]: 2 * mine + theirs
 
     n_seats, last = 2 * n_matches, int(length.max())
     mine = xp.zeros((last, n_seats), dtype=bool)  # turn-major: writing a turn is contiguous
@@ -573,14 +585,16 @@ def _tournament(strategies, turns, repetitions, noise, prob_end, payoffs, seed, 
     intended = xp.zeros(n_seats, dtype=bool)
     blocks = [(s, slice(lo, hi)) for s, lo, hi in
               zip(strategies, bounds[:-1], bounds[1:], strict=True) if hi > lo]
-    states = [s.start(b.stop - b.start, xp) for s, b in blocks]
+    # one Seen per block: its counts are views of my_d and their_d, its state the strategy's
+    # own; each turn only the turn, the moves so far and the random numbers are new
+    seen = [Seen(0, mine[:0, b].T, theirs[:0, b].T, my_d[b], their_d[b], intended[b],
+                 s.start(b.stop - b.start, xp), announced, payoffs) for s, b in blocks]
     for t in range(last):
-        u = _uniform(keys, LANES * t + side)
-        for (strategy, b), state in zip(blocks, states, strict=True):
-            seen = Seen._trusted(t, mine[:t, b].T, theirs[:t, b].T, my_d[b], their_d[b], u[b],
-                                 state, announced, payoffs, xp)
-            intended[b] = strategy.move(seen)
-        played = intended ^ (_uniform(keys, LANES * t + 2 + side) < noise) if noise else intended
+        u = uniform(keys, LANES * t + side)
+        for (strategy, b), h in zip(blocks, seen, strict=True):
+            h.turn, h.mine, h.theirs, h.u = t, mine[:t, b].T, theirs[:t, b].T, u[b]
+            intended[b] = strategy.move(h)
+        played = intended ^ (uniform(keys, LANES * t + 2 + side) < noise) if noise else intended
         their = played[opponent]
         mine[t], theirs[t] = played, their
         active = t < seat_length
@@ -596,6 +610,7 @@ def _tournament(strategies, turns, repetitions, noise, prob_end, payoffs, seed, 
                       self_play)
 
 
+@checked(**_TOURNAMENT)
 def tournament_by_loop(strategies, turns=200, repetitions=1, noise=0.0, prob_end=None,
                        payoffs=AXELROD, seed=0, self_play=True):
     """The same tournament, one play_match after another: the reference for ``tournament``
@@ -611,20 +626,14 @@ def tournament_by_loop(strategies, turns=200, repetitions=1, noise=0.0, prob_end
     Tournament
         Equal to ``tournament`` with the same arguments, array for array.
     """
-    strategies, turns, repetitions, noise, prob_end, payoffs, seed, self_play = \
-        _check_tournament(strategies, turns, repetitions, noise, prob_end, payoffs, seed,
-                          self_play)
-    seed = seed_to_int(seed)
+    seed = seed_to_int(seed)  # once: a Generator gives one draw, as in tournament
     pairs = _pairs(len(strategies), repetitions, self_play)
     scores, coop, lengths = [], [], []
     for i, j, k in zip(*pairs, strict=True):
-        key = int(_seed_keys(seed, [np.array([i]), np.array([j]), np.array([k])], (1,), np)[0])
-        match = _play_match(strategies[i], strategies[j], turns, noise, prob_end, payoffs, key)
+        match = play_match(strategies[i], strategies[j], turns, noise, prob_end, payoffs,
+                           seed=match_seed(seed, i, j, k))
         scores.append(match.scores)
         coop.append((~match.moves).sum(axis=0))
         lengths.append(len(match.moves))
     return _summarise(strategies, pairs, np.array(scores), np.array(coop), np.array(lengths),
                       self_play)
-
-
-

@@ -10,9 +10,23 @@ reads it.
 import numpy as np
 from scipy.stats import chi2
 
-from .._checks import check_probability, check_real
+from .._checks import Bool, Custom, Function, Probability, Real, checked, from_outside
 from ..backend import xp as current_xp
 from .engine import C, D, Strategy
+
+
+def _check_move(move, name):
+    if not isinstance(move, bool | np.bool_):
+        raise TypeError(f"{name} must be C (False) or D (True), got {type(move).__name__}")
+    return move
+
+
+def _check_pattern(pattern, name):
+    if not isinstance(pattern, str):
+        raise TypeError(f"{name} must be a string of C and D, got {type(pattern).__name__}")
+    if not pattern or set(pattern) - set("CD"):
+        raise ValueError(f"{name} must be a non-empty string of C and D, got {pattern!r}")
+    return pattern
 
 
 class Rule(Strategy):
@@ -28,12 +42,10 @@ class Rule(Strategy):
         The move on turn 0: C (False, default) or D (True).
     """
 
+    @checked(rule=Function(), first=Custom(_check_move))
     def __init__(self, name, rule, first=C):
-        if not callable(rule):
-            raise TypeError(f"rule must be callable, got {type(rule).__name__}")
-        if not isinstance(first, bool | np.bool_):
-            raise TypeError(f"first must be C (False) or D (True), got {type(first).__name__}")
-        self.name, self.rule, self.first = str(name), rule, bool(first)
+        # the learner's rule runs as a learner's call: the checks of what it calls included
+        self.name, self.rule, self.first = str(name), from_outside(rule), bool(first)
 
 
 class Cycler(Strategy):
@@ -45,11 +57,8 @@ class Cycler(Strategy):
         A non-empty string of C and D, such as "CCD".
     """
 
+    @checked(pattern=Custom(_check_pattern))
     def __init__(self, pattern):
-        if not isinstance(pattern, str):
-            raise TypeError(f"pattern must be a string of C and D, got {type(pattern).__name__}")
-        if not pattern or set(pattern) - set("CD"):
-            raise ValueError(f"pattern must be a non-empty string of C and D, got {pattern!r}")
         self.pattern, self.name = pattern, f"Cycler({pattern})"
         self.first = pattern[0] == "D"
 
@@ -84,8 +93,9 @@ class Random(Strategy):
         The probability of C.
     """
 
+    @checked(p=Probability())
     def __init__(self, p=0.5):
-        self.p = check_probability(p, "p")
+        self.p = p
         self.name = "Random" if self.p == 0.5 else f"Random({self.p:g})"
 
     def rule(self, h):
@@ -128,8 +138,9 @@ class GenerousTitForTat(Strategy):
         The probability of forgiving a D.
     """
 
+    @checked(p=Probability())
     def __init__(self, p=1 / 3):
-        self.p = check_probability(p, "p")
+        self.p = p
         self.name = "Generous Tit For Tat" if abs(self.p - 1 / 3) < 1e-12 else f"GTFT({self.p:g})"
 
     def rule(self, h):
@@ -174,8 +185,9 @@ class Joss(Strategy):
         The probability of C after the opponent's C.
     """
 
+    @checked(p=Probability())
     def __init__(self, p=0.9):
-        self.p = check_probability(p, "p")
+        self.p = p
         self.name = "Joss" if self.p == 0.9 else f"Joss({self.p:g})"
 
     def rule(self, h):
@@ -266,9 +278,8 @@ class Nydegger(Strategy):
     library's weights (16 on the most recent turn), with our exception on move 3.
     """
 
+    @checked(recent_first=Bool())
     def __init__(self, recent_first=False):
-        if not isinstance(recent_first, bool):
-            raise TypeError(f"recent_first must be a bool, got {type(recent_first).__name__}")
         self.recent_first = recent_first
         self.name = "Nydegger (recent first)" if recent_first else "Nydegger"
 
@@ -288,8 +299,10 @@ class Nydegger(Strategy):
 
 def _chi2_critical(alpha):
     """The chi-squared statistic (one degree of freedom) at which a p-value equals alpha."""
-    return float(chi2.isf(check_real(alpha, "alpha", low=0, high=1, low_open=True,
-                                     high_open=True), 1))
+    return float(chi2.isf(alpha, 1))
+
+
+_ALPHA = Real(low=0, high=1, low_open=True, high_open=True)
 
 
 def _looks_random(h, critical):
@@ -379,6 +392,7 @@ class SteinAndRapoport(Strategy):
 
     name = "Stein and Rapoport"
 
+    @checked(alpha=_ALPHA)
     def __init__(self, alpha=0.05):
         self.alpha = float(alpha)
         self.critical = _chi2_critical(alpha)
@@ -421,6 +435,7 @@ class Graaskamp(Strategy):
 
     name = "Graaskamp"
 
+    @checked(alpha=_ALPHA)
     def __init__(self, alpha=0.05):
         self.alpha = float(alpha)
         self.critical = _chi2_critical(alpha)
@@ -533,6 +548,7 @@ def classics():
             Joss(), Tullock()]
 
 
+@checked(reconstructed=Bool())
 def first_tournament(reconstructed=True):
     """The entries of Axelrod's first tournament (1980) in the order of his ranking, and RANDOM.
 
@@ -549,8 +565,6 @@ def first_tournament(reconstructed=True):
     list of Strategy
         15 strategies (10 with reconstructed=False).
     """
-    if not isinstance(reconstructed, bool):
-        raise TypeError(f"reconstructed must be a bool, got {type(reconstructed).__name__}")
     if not reconstructed:
         return [TitForTat(), Nydegger(), Grofman(), Shubik(), Grudger(), Davis(), Feld(), Joss(),
                 Tullock(), Random()]
