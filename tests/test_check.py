@@ -1,0 +1,174 @@
+"""The exercise checkers: the package's own function passes, realistic wrong answers fail on
+the smallest case with the right hint, and a function that raises is reported, not crashed on."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course_utils import check, markov, similarity, stats
+
+
+def guarded_cosine(X):
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    U = X / np.where(norms == 0, 1, norms)
+    return U @ U.T
+
+
+def unguarded_cosine(X):
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    return U @ U.T
+
+
+def column_cosine(X):
+    U = X / np.linalg.norm(X, axis=0, keepdims=True)
+    return U.T @ U
+
+
+def half_normalised_cosine(X):
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X @ X.T / np.where(norms == 0, 1, norms)
+
+
+def biased_covariance(X):
+    Xc = X - X.mean(axis=0)
+    return Xc.T @ Xc / len(X)
+
+
+def uncentred_covariance(X):
+    return X.T @ X / (len(X) - 1)
+
+
+def sample_gram(X):
+    Xc = X - X.mean(axis=0)
+    return Xc @ Xc.T / (len(X) - 1)
+
+
+def right_eigenvector(P):
+    w, V = np.linalg.eig(P)
+    return np.real(V[:, np.argmin(abs(w - 1))])
+
+
+def unnormalised_left_eigenvector(P):
+    w, V = np.linalg.eig(P.T)
+    v = np.real(V[:, np.argmin(abs(w - 1))])
+    return v / np.abs(v).max()
+
+
+def left_eigenvector(P):
+    w, V = np.linalg.eig(P.T)
+    v = np.real(V[:, np.argmin(abs(w - 1))])
+    return v / v.sum()
+
+
+def crashes(X):
+    return X[10**6]
+
+
+CHECKERS = [
+    (check.cosine_similarity, similarity.cosine_similarity, guarded_cosine, [
+        (unguarded_cosine, 3, "guard the division"),
+        (column_cosine, 1, "not columns"),
+        (lambda X: X @ X.T, 1, "divide by both rows' norms"),
+        (half_normalised_cosine, 1, "both rows"),
+    ]),
+    (check.unbiased_covariance, stats.sample_cov, lambda X: np.cov(X, rowvar=False).reshape(
+        X.shape[1], X.shape[1]).astype(X.dtype), [
+        (biased_covariance, 1, "n - 1"),
+        (uncentred_covariance, 1, "centre the samples"),
+        (sample_gram, 1, "(d, d)"),
+    ]),
+    (check.stationary_distribution, lambda P: markov.stationary(P, method="solve"),
+     left_eigenvector, [
+         (right_eigenvector, 2, "left eigenvector"),
+         (unnormalised_left_eigenvector, 2, "sum to 1"),
+         (lambda P: np.full(len(P), 1 / len(P)), 2, "left eigenvector"),  # P 1 = 1
+         (lambda P: P[0], 2, None),
+     ]),
+]
+
+
+@pytest.mark.parametrize("checker, reference, by_hand, wrong", CHECKERS,
+                         ids=lambda x: getattr(x, "__name__", ""))
+def test_the_reference_and_a_by_hand_solution_pass(checker, reference, by_hand, wrong, capsys):
+    assert checker(reference)
+    assert checker(by_hand)
+    out = capsys.readouterr().out
+    assert out.count("✓") == 2 and "cases agree" in out
+
+
+@pytest.mark.parametrize("checker, reference, by_hand, wrong", CHECKERS,
+                         ids=lambda x: getattr(x, "__name__", ""))
+def test_wrong_answers_fail_on_their_smallest_case_with_the_hint(checker, reference, by_hand,
+                                                                  wrong, capsys):
+    for fn, first_failing_case, hint in wrong:
+        verdict = checker(fn)
+        assert not verdict
+        assert verdict.n_cases == first_failing_case, verdict.message
+        if hint is None:
+            assert "hint" not in verdict.message
+        else:
+            assert "hint:" in verdict.message and hint in verdict.message, verdict.message
+        assert verdict.message in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("checker", [c[0] for c in CHECKERS], ids=lambda c: c.__name__)
+def test_a_function_that_raises_is_the_failing_case(checker):
+    verdict = checker(crashes)
+    assert not verdict and verdict.n_cases == 1
+    assert "crashes raised IndexError" in verdict.message and "X[10**6]" in verdict.message
+    assert isinstance(verdict.received, IndexError)
+
+
+def test_wrong_precision_type_and_changing_the_input_are_said_in_words():
+    assert "keep the inputs' precision" in check.cosine_similarity(
+        lambda X: guarded_cosine(X.astype(np.float64))).message
+    assert "expected an array, got list" in check.unbiased_covariance(
+        lambda X: stats.sample_cov(X).tolist()).message
+
+    def in_place(X):  # changes its argument: the checker's copies keep the reference honest
+        X -= X.mean(axis=0)
+        return X.T @ X / (len(X) - 1)
+
+    assert check.unbiased_covariance(in_place)
+
+
+def test_a_checker_names_a_bad_argument():
+    with pytest.raises(TypeError, match="fn must be a function of X"):
+        check.cosine_similarity("not a function")
+
+
+@pytest.mark.gpu
+def test_the_checkers_hand_device_arrays_and_catch_a_host_result():
+    import cupy
+
+    assert check.cosine_similarity(similarity.cosine_similarity, xp=cupy)
+    verdict = check.cosine_similarity(lambda X: cupy.asnumpy(similarity.cosine_similarity(X)),
+                                      xp=cupy)
+    assert not verdict and "the result is a NumPy array (CPU)" in verdict.message
+    assert check.stationary_distribution(lambda P: markov.stationary(P, method="solve"),
+                                         xp=cupy)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(-1e-3, 1e-3), st.integers(1, 6))
+def test_property_run_passes_exactly_the_results_within_the_tolerance(delta, n):
+    cases = [check.Case(f"{k} ones", (np.ones(k),)) for k in range(1, n + 1)]
+    hints = [check.Hint(lambda c, e, r: np.all(r > e), "too large")]
+    verdict = check.run(lambda x: x * (1 + delta), cases, lambda x: x, rtol=1e-6, atol=0,
+                        hints=hints, name="scaled")
+    assert bool(verdict) == (abs(delta) <= 1e-6)
+    assert verdict.n_cases == (n if verdict else 1)
+    assert ("too large" in verdict.message) == (not verdict and delta > 0)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.floats(1e-4, 1e-1))
+def test_property_every_checker_rejects_a_perturbed_reference(delta):
+    """Each checker's verdict (a Verdict, false) on its reference scaled by 1 + delta."""
+    for checker, reference in [(check.cosine_similarity, similarity.cosine_similarity),
+                               (check.unbiased_covariance, stats.sample_cov),
+                               (check.stationary_distribution, markov.stationary)]:
+        verdict = checker(lambda *a, reference=reference: reference(*a) * (1 + delta))
+        assert isinstance(verdict, check.Verdict) and not verdict
+        assert "expected" in verdict.message and "received" in verdict.message
