@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import markov, similarity, stats
+from . import clustering, markov, optim, similarity, stats
 from ._checks import Function, checked, from_outside
 from .backend import is_cupy_array, to_numpy, where
 from .backend import xp as current_xp
@@ -73,9 +73,12 @@ class Hint:
 
 
 def _describe(value):
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_describe(v) for v in value) + ")"
     if is_cupy_array(value) or isinstance(value, np.ndarray):
         host = to_numpy(value)
-        shown = np.array2string(host, precision=4, suppress_small=True, threshold=20)
+        shown = np.array2string(host, precision=4, suppress_small=True, threshold=20,
+                                edgeitems=2)
         return f"{shown} (shape {host.shape}, {host.dtype}, {where(value)})"
     return repr(value)
 
@@ -107,7 +110,7 @@ def _problem(expected, received, *, rtol, atol):
     if bad.any():
         where_bad = tuple(int(i) for i in np.argwhere(bad)[0])
         entry = f" at {where_bad}" if where_bad else ""
-        return f"expected {want[where_bad]:.6g}{entry}, got {got[where_bad]:.6g}"
+        return f"expected {want[where_bad]:.10g}{entry}, got {got[where_bad]:.10g}"
     return None
 
 
@@ -136,6 +139,10 @@ def run(fn, cases, reference, *, rtol=1e-7, atol=1e-10, hints=(), name=None):
         expected = reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         try:
             received = learner(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+        except NotImplementedError:  # the starter as the lesson gives it
+            return _report(Verdict(False, 0, f"{name} is not written yet (it raises "
+                                             f"NotImplementedError): write its body, run its "
+                                             f"cell, then run this check again"))
         except Exception as err:  # the learner's bug is the case's failure, not a traceback
             where_raised = traceback.extract_tb(err.__traceback__)[-1]
             line = f": {where_raised.line}" if where_raised.line else ""
@@ -228,6 +235,85 @@ def cosine_similarity(fn, *, xp=None):
     return run(fn, cases, similarity.cosine_similarity, rtol=1e-5, atol=1e-6, hints=hints)
 
 
+# ----------------------------------------------------------------------------- lesson 03
+
+
+def _adam_reference(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """optim.Adam's step t from the state (m, v) of step t - 1: (theta, m, v) after it."""
+    opt = optim.Adam([theta], lr=lr, betas=(beta1, beta2), eps=eps)
+    opt.t, opt.state[0]["m"], opt.state[0]["v"] = t - 1, m, v
+    opt.step([grad])
+    return theta, opt.state[0]["m"], opt.state[0]["v"]
+
+
+def _adam_variant(case, *, t_shift=0, corrected=True, eps_inside=False):
+    """Adam's step written with one usual mistake, to recognise it in a learner's answer."""
+    theta, g, m, v, t = (np.asarray(to_numpy(a), dtype=np.float64) if hasattr(a, "shape")
+                         else a for a in case.args[:5])
+    lr, b1, b2, eps = (case.kwargs.get(k, d) for k, d in
+                       (("lr", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("eps", 1e-8)))
+    m, v, tc = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g, t + t_shift
+    with np.errstate(all="ignore"):  # t - 1 = 0 divides by zero: that variant is just wrong
+        m_hat, v_hat = (m / (1 - b1**tc), v / (1 - b2**tc)) if corrected else (m, v)
+        step = m_hat / (np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps)
+    return theta - lr * step
+
+
+def _theta_is(variant):
+    """A hint's test: the parameters came out wrong, as this variant computes them."""
+    return lambda c, e, r: not _close(r[0], e[0]) and _close(r[0], variant(c))
+
+
+@checked(fn=Function("a function (theta, grad, m, v, t, lr, beta1, beta2, eps) -> "
+                     "(theta, m, v)"))
+def adam_step(fn, *, xp=None):
+    """Check fn(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8) -> (theta,
+    m, v): Adam's step number t (t >= 1) from the moments m, v of the step before, returning
+    the new parameters and moments (lesson 03, Implement it yourself).
+
+    Parameters
+    ----------
+    fn : the learner's function; theta, grad, m, v are arrays of one shape, t an int.
+    xp : numpy or cupy, where the cases (the first step, step 10, a zero gradient, a gradient
+        of 1e3, float32, a (64, 10) layer) are made.
+
+    Returns
+    -------
+    Verdict, printed: true when all three results agree with optim.Adam on every case.
+    """
+    xp = xp or current_xp()
+    theta, grad, m, v = _rng_arrays(xp, 3, (3,), (3,), (3,), (3,))
+    v = v * v / 10  # a second moment is >= 0
+    big = _rng_arrays(xp, 30, (64, 10), (64, 10))
+    cases = [
+        Case("the first step (t = 1, m = v = 0) of 3 parameters",
+             (theta, grad, 0 * m, 0 * v, 1)),
+        Case("the second step", (theta, grad, m, v, 2)),
+        Case("a tiny gradient (1e-4) at the first step",
+             (theta, 1e-4 * grad, 0 * m, 0 * v, 1)),
+        Case("step 10, lr = 0.01", (theta, grad, m, v, 10), {"lr": 0.01}),
+        Case("a zero gradient at step 5", (theta, 0 * grad, m, v, 5)),
+        Case("a gradient of 1e3 at step 1", (theta, 1e3 * grad, 0 * m, 0 * v, 1)),
+        Case("float32 parameters at step 3",
+             tuple(a.astype(xp.float32) for a in (theta, grad, m, v)) + (3,)),
+        Case("a (64, 10) layer at step 100, beta2 = 0.99",
+             (big[0], big[1], xp.zeros((64, 10)), xp.zeros((64, 10)), 100), {"beta2": 0.99}),
+    ]
+    hints = [
+        Hint(_theta_is(lambda c: _adam_variant(c, corrected=False)),
+             "no bias correction: divide m by 1 - beta1**t and v by 1 - beta2**t"),
+        Hint(_theta_is(lambda c: _adam_variant(c, t_shift=-1)),
+             "the correction uses the wrong step: t is this step's number, starting at 1"),
+        Hint(_theta_is(lambda c: _adam_variant(c, t_shift=1)),
+             "the correction uses the wrong step: t is this step's number, starting at 1"),
+        Hint(_theta_is(lambda c: _adam_variant(c, eps_inside=True)),
+             "eps goes outside the square root: sqrt(v_hat) + eps"),
+        Hint(lambda c, e, r: _close(r[1], c.args[2]) and not _close(e[1], c.args[2]),
+             "return the updated moments: m = beta1 m + (1 - beta1) g, and v likewise"),
+    ]
+    return run(fn, cases, _adam_reference, rtol=1e-6, atol=1e-9, hints=hints)
+
+
 # ----------------------------------------------------------------------------- lesson 04
 
 
@@ -265,6 +351,63 @@ def unbiased_covariance(fn, *, xp=None):
              "centre the samples first: subtract the mean of each feature"),
     ]
     return run(fn, cases, stats.sample_cov, rtol=1e-6, atol=1e-9, hints=hints)
+
+
+# ----------------------------------------------------------------------------- lesson 06
+
+
+def _distances(case):
+    X, centers = (np.asarray(to_numpy(a), dtype=np.float64) for a in case.args)
+    return ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+
+
+@checked(fn=Function("a function (X, centers) -> (new_centers, labels)"))
+def lloyd_step(fn, *, xp=None):
+    """Check fn(X, centers) -> (new_centers, labels): one step of Lloyd's algorithm, each row
+    of X (n, d) labelled with its nearest centre (the first on a tie), then each centre (k, d)
+    moved to the mean of its rows (lesson 06, Implement it yourself). No case leaves a cluster
+    empty.
+
+    Parameters
+    ----------
+    fn : the learner's function; labels are ints (n,), new_centers (k, d) in X's dtype.
+    xp : numpy or cupy, where the cases (one centre up to 1000 points and 5 centres, a tie,
+        float32, points far from the origin) are made.
+
+    Returns
+    -------
+    Verdict, printed: true when centres and labels agree with clustering.lloyd_step.
+    """
+    xp = xp or current_xp()
+    rng = np.random.default_rng(6)
+    blobs = rng.standard_normal((1000, 2)) + np.repeat(rng.uniform(-8, 8, (5, 2)), 200, axis=0)
+    six = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [5.0, 5.0], [5.0, 6.0], [6.0, 5.0]])
+    line = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [2.5, 0.0]])
+    cases = [
+        Case("2 points, 1 centre", (xp.asarray(six[:2]), xp.asarray(six[:1]))),
+        Case("6 points, 2 centres", (xp.asarray(six), xp.asarray(six[[0, 3]]))),
+        Case("4 points on a line, the second halfway between the 2 centres (a tie)",
+             (xp.asarray(line), xp.asarray(line[[0, 2]]))),
+        Case("6 points in float32", (xp.asarray(six, dtype=xp.float32),
+                                     xp.asarray(six[[1, 4]], dtype=xp.float32))),
+        Case("6 points far from the origin (1e6)", (xp.asarray(six + 1e6),
+                                                     xp.asarray(six[[0, 3]] + 1e6))),
+        Case("1000 points, 5 centres (the lesson's size)",
+             (xp.asarray(blobs), xp.asarray(blobs[::200] + 0.5))),
+    ]
+    hints = [
+        Hint(lambda c, e, r: not _close(r[1], e[1])
+             and _close(r[1], _distances(c).argmax(axis=1)),
+             "each row goes to its nearest centre: argmin of the distances, not argmax"),
+        Hint(lambda c, e, r: not _close(r[1], e[1]) and _close(
+                 r[1], _distances(c).shape[1] - 1 - _distances(c)[:, ::-1].argmin(axis=1)),
+             "on a tie the first centre wins (argmin picks the first smallest)"),
+        Hint(lambda c, e, r: _close(r[0], c.args[1]),
+             "move the centres: each becomes the mean of the rows labelled with it"),
+        Hint(lambda c, e, r: np.asarray(to_numpy(r[1])).shape != (c.args[0].shape[0],),
+             "labels has one entry per row of X, shape (n,)"),
+    ]
+    return run(fn, cases, clustering.lloyd_step, rtol=1e-6, atol=1e-9, hints=hints)
 
 
 # ----------------------------------------------------------------------------- lesson 08
