@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import clustering, markov, optim, similarity, stats
+from . import clustering, decomposition, markov, numerics, optim, similarity, stats
 from ._checks import Function, checked, from_outside
-from .backend import is_cupy_array, to_numpy, where
+from .backend import get_array_module, is_cupy_array, to_numpy, where
 from .backend import xp as current_xp
 
 
@@ -408,6 +408,133 @@ def lloyd_step(fn, *, xp=None):
              "labels has one entry per row of X, shape (n,)"),
     ]
     return run(fn, cases, clustering.lloyd_step, rtol=1e-6, atol=1e-9, hints=hints)
+
+
+# ----------------------------------------------------------------------------- lesson 07
+
+
+def _log_responsibilities(log_joint):
+    """log r_nk = log_joint_nk - logsumexp_k log_joint_nk, the E-step's normalisation."""
+    return log_joint - numerics.logsumexp(log_joint, axis=1)[:, None]
+
+
+@checked(fn=Function("a function of log_joint (n, k) returning log R (n, k)"))
+def log_responsibilities(fn, *, xp=None):
+    """Check fn(log_joint) -> log_R: the E-step in log space. Given log_joint[n, k] =
+    log(w_k N(x_n | k)), return log r_nk = log_joint[n, k] - log sum_j exp(log_joint[n, j])
+    (lesson 07, Implement it yourself).
+
+    Parameters
+    ----------
+    fn : the learner's function, fn(log_joint (n, k)) -> log_R (n, k), in its dtype.
+    xp : numpy or cupy, where the cases (one point up to 2000 points and 8 components, log
+        densities of -1000 and of +800, float32) are made.
+
+    Returns
+    -------
+    Verdict, printed: true when log R agrees with the one computed by numerics.logsumexp.
+    """
+    xp = xp or current_xp()
+    one, small, big = _rng_arrays(xp, 7, (1, 1), (3, 2), (2000, 8))
+    cases = [
+        Case("one point, one component", (one,)),
+        Case("3 points, 2 components", (small,)),
+        Case("3 points far from every component (log densities near -1000)",
+             (small - 1000.0,)),
+        Case("3 points with huge densities (log densities near +800)", (small + 800.0,)),
+        Case("3 points in float32", (small.astype(xp.float32),)),
+        Case("2000 points, 8 components (the lesson's size)", (10 * big - 50,)),
+    ]
+    hints = [
+        Hint(lambda c, e, r: not np.isfinite(to_numpy(r)).all(),
+             "exp of a large or very negative log density overflows or underflows: subtract "
+             "each row's largest entry before exp (logsumexp), or use numerics.logsumexp"),
+        Hint(lambda c, e, r: _close(r, to_numpy(c.args[0]) - np.log(
+                 np.exp(to_numpy(c.args[0])).sum(axis=0, keepdims=True))),
+             "normalise each row, over the components (axis=1), not each column"),
+        Hint(lambda c, e, r: _close(r, np.exp(to_numpy(e))),
+             "return the log responsibilities, not the responsibilities themselves"),
+    ]
+    return run(fn, cases, _log_responsibilities, rtol=1e-5, atol=1e-6, hints=hints)
+
+
+# ----------------------------------------------------------------------------- lesson 12
+
+
+def _signs_fixed(result):
+    """(components, variances) with each component's sign chosen so that its largest entry
+    (in absolute value) is positive: a principal axis has no sign of its own. Anything else
+    is passed on as it is, for run to describe."""
+    if not (isinstance(result, tuple | list) and len(result) == 2
+            and getattr(result[0], "ndim", 0) == 2):
+        return result
+    components = result[0]
+    xp = get_array_module(components)
+    largest = xp.abs(components).argmax(axis=1)
+    signs = xp.sign(components[xp.arange(components.shape[0]), largest])
+    return components * xp.where(signs == 0, 1, signs)[:, None], result[1]
+
+
+def _pca_reference(X, k):
+    fit = decomposition.pca(X, k, method="svd")
+    return _signs_fixed((fit.components, fit.explained_variance))
+
+
+@checked(fn=Function("a function (X, k) -> (components (k, d), explained_variance (k,))"))
+def pca_by_svd(fn, *, xp=None):
+    """Check fn(X, k) -> (components, explained_variance): the top k principal axes of the
+    rows of X (n, d) as the rows of components (k, d), unit length, descending, and the
+    variance along each (k,), over n - 1 (lesson 12, Implement it yourself). Each axis may
+    come with either sign.
+
+    Parameters
+    ----------
+    fn : the learner's function; the results in X's dtype, on its device.
+    xp : numpy or cupy, where the cases (3 samples up to 300 x 64 and k = 10, more features
+        than samples, an offset of 1e6, float32) are made.
+
+    Returns
+    -------
+    Verdict, printed: true when both results agree with decomposition.pca, signs aside.
+    """
+    xp = xp or current_xp()
+    rng = np.random.default_rng(12)
+
+    def data(n, d, offset=0.0):
+        rotation = np.linalg.qr(rng.standard_normal((d, d)))[0]
+        scales = 2.0 ** -np.arange(d)  # distinct variances: the axes are well defined
+        return xp.asarray(rng.standard_normal((n, d)) * scales @ rotation + offset)
+
+    small = data(10, 3)
+    cases = [
+        Case("3 samples of 2 features, k = 1", (data(3, 2), 1)),
+        Case("10 samples of 3 features, k = 2", (small, 2)),
+        Case("10 samples of 3 features far from the origin (1e6), k = 2", (small + 1e6, 2)),
+        Case("10 samples of 3 features in float32, k = 2", (small.astype(xp.float32), 2)),
+        Case("5 samples of 8 features (more features than samples), k = 3", (data(5, 8), 3)),
+        Case("300 samples of 64 features, k = 10 (the lesson's size)", (data(300, 64), 10)),
+    ]
+
+    def variances(c, divisor):
+        X = np.asarray(to_numpy(c.args[0]), dtype=np.float64)
+        s = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)[:c.args[1]]
+        return s**2 / divisor(len(X)) if divisor else s
+
+    hints = [
+        Hint(lambda c, e, r: np.asarray(to_numpy(r[0])).shape == (c.args[1], len(c.args[0])),
+             "the axes are rows of Vᵀ, in feature space: components has shape (k, d)"),
+        Hint(lambda c, e, r: _close(r[1], variances(c, None)),
+             "those are singular values: the variance along an axis is s² / (n - 1)"),
+        Hint(lambda c, e, r: _close(r[1], variances(c, lambda n: n)),
+             "divide by n - 1, not n (the unbiased variance of lesson 04)"),
+        Hint(lambda c, e, r: not _close(r[0], e[0]) and _close(
+                 r[0], _signs_fixed((np.linalg.svd(np.asarray(to_numpy(c.args[0])),
+                                                   full_matrices=False)[2][:c.args[1]],
+                                     None))[0]),
+             "centre X first: subtract the mean of each feature before the SVD"),
+    ]
+    return run(lambda X, k: _signs_fixed(fn(X, k)), cases, _pca_reference, rtol=1e-5,
+               atol=1e-7, hints=hints, name=getattr(fn, "__name__", None))
 
 
 # ----------------------------------------------------------------------------- lesson 08

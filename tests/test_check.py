@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import check, clustering, markov, optim, similarity, stats
+from course_utils import (
+    check,
+    clustering,
+    decomposition,
+    markov,
+    numerics,
+    optim,
+    similarity,
+    stats,
+)
 
 
 def guarded_cosine(X):
@@ -95,6 +104,25 @@ def lloyd(X, centers, *, nearest=np.argmin, first_on_ties=True, move=True):
     return np.stack(new).astype(X.dtype), labels
 
 
+def log_responsibilities(L, *, axis=1, in_logs=True, shift=True):
+    """The E-step's normalisation by hand; the keywords make the usual mistakes."""
+    top = L.max(axis=axis, keepdims=True) if shift else 0
+    log_R = L - (top + np.log(np.exp(L - top).sum(axis=axis, keepdims=True)))
+    return log_R if in_logs else np.exp(log_R)
+
+
+def pca(X, k, *, centre=True, divisor=lambda n: n - 1, squared=True, axes_from_rows=True):
+    """PCA by SVD by hand; the keywords make the usual mistakes."""
+    U, s, Vt = np.linalg.svd(X - X.mean(axis=0) if centre else X, full_matrices=False)
+    spread = s[:k] ** 2 / divisor(len(X)) if squared else s[:k]
+    return (-Vt[:k] if axes_from_rows else U[:, :k].T), spread.astype(X.dtype)
+
+
+def pca_reference(X, k):
+    fit = decomposition.pca(X, k, method="svd")
+    return fit.components, fit.explained_variance
+
+
 def crashes(X):
     return X[10**6]
 
@@ -117,6 +145,18 @@ CHECKERS = [
         (lambda X, C: lloyd(X, C, nearest=np.argmax), 2, "not argmax"),
         (lambda X, C: lloyd(X, C, first_on_ties=False), 3, "first centre wins"),
         (lambda X, C: lloyd(X, C, move=False), 1, "move the centres"),
+    ]),
+    (check.log_responsibilities,
+     lambda L: L - numerics.logsumexp(L, axis=1)[:, None], log_responsibilities, [
+         (lambda L: log_responsibilities(L, shift=False), 3, "subtract each row's largest"),
+         (lambda L: log_responsibilities(L, axis=0), 2, "not each column"),
+         (lambda L: log_responsibilities(L, in_logs=False), 1, "not the responsibilities"),
+     ]),
+    (check.pca_by_svd, pca_reference, pca, [
+        (lambda X, k: pca(X, k, centre=False), 1, "centre X first"),
+        (lambda X, k: pca(X, k, squared=False), 1, "singular values"),
+        (lambda X, k: pca(X, k, divisor=lambda n: n), 1, "not n"),
+        (lambda X, k: pca(X, k, axes_from_rows=False), 1, "shape (k, d)"),
     ]),
     (check.unbiased_covariance, stats.sample_cov, lambda X: np.cov(X, rowvar=False).reshape(
         X.shape[1], X.shape[1]).astype(X.dtype), [
@@ -232,6 +272,10 @@ def test_property_every_checker_rejects_a_perturbed_reference(delta):
             (check.unbiased_covariance, lambda X: stats.sample_cov(X) * (1 + delta)),
             (check.stationary_distribution, lambda P: markov.stationary(P) * (1 + delta)),
             (check.adam_step, scaled_parameters),
+            (check.pca_by_svd, lambda X, k: (pca_reference(X, k)[0],
+                                             pca_reference(X, k)[1] * (1 + delta))),
+            (check.log_responsibilities,
+             lambda L: (L - numerics.logsumexp(L, axis=1)[:, None]) * (1 + delta)),
             (check.lloyd_step, lambda X, C: (clustering.lloyd_step(X, C)[0] * (1 + delta),
                                              clustering.lloyd_step(X, C)[1]))]:
         verdict = checker(wrong)
